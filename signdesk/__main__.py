@@ -1,0 +1,3 @@
+from signdesk.cli import main
+
+raise SystemExit(main())

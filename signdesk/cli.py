@@ -1,0 +1,71 @@
+"""The ``signdesk`` command. With no arguments it opens the app; everything the GUI does is a subcommand.
+
+Each command family lives in its own module with a ``register(subparsers)`` function, and imports its
+heavy libraries inside the handler, so ``signdesk --help`` and the GUI's first window stay fast.
+A ``SignDeskError`` (bad input the user can fix) becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from signdesk import __version__
+from signdesk.errors import SignDeskError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Modules that add subcommands; each defines register(subparsers) -> None.
+COMMAND_MODULES = (
+    "signdesk.engine.commands",
+    "signdesk.data.commands",
+    "signdesk.training.commands",
+    "signdesk.ui.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signdesk",
+        description="Interpret sign language from a webcam or video files with InternVL3 (+ LoRA).",
+        epilog="Run without a command to open the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"signdesk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command family is not part of this build
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `signdesk` (maybe with -v) opens the app
+        args = parser.parse_args([*argv, "gui"])
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except SignDeskError as exc:
+        print(f"signdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("signdesk: stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The interpretation engine (Qt-free): model and adapter loading, prompts, interpretation."""

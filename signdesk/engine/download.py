@@ -1,0 +1,96 @@
+"""Find a model locally, or download it from the Hugging Face hub with progress (resumable)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from signdesk import paths
+from signdesk.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float | None, str], None]  # (stage, fraction 0..1 or None, message)
+
+# Safetensors weights and the processor/tokenizer files only: never pickled weights, never code.
+ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "*.tiktoken", "*.md"]
+
+
+def is_local_folder(model_id: str) -> bool:
+    return Path(model_id).expanduser().is_dir()
+
+
+def _tqdm_reporting(progress: Progress | None, label: str):
+    """A tqdm class that also reports byte progress to ``progress`` (the GUI's progress bar)."""
+    from tqdm.auto import tqdm
+
+    class ReportingTqdm(tqdm):
+        def update(self, n=1):
+            result = super().update(n)
+            if progress is not None and self.total:
+                progress("download", min(self.n / self.total, 1.0), f"downloading {label}")
+            return result
+
+    return ReportingTqdm
+
+
+def local_model_path(model_id: str, revision: str = "main") -> Path | None:
+    """The folder holding ``model_id`` if it is a local folder or already in the cache, else None."""
+    if is_local_folder(model_id):
+        folder = Path(model_id).expanduser()
+        if not (folder / "config.json").exists():
+            raise ModelError(f"{folder}: not a model folder (no config.json); point --model at a saved model")
+        return folder
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        folder = snapshot_download(
+            model_id, revision=revision, cache_dir=paths.models_cache_dir(), local_files_only=True,
+            allow_patterns=ALLOW_PATTERNS,
+        )
+    except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
+        return None
+    folder = Path(folder)
+    return folder if (folder / "config.json").exists() else None
+
+
+def download_model(model_id: str, revision: str = "main", progress: Progress | None = None) -> Path:
+    """Download ``model_id`` into SignDesk's model cache; an interrupted download resumes next time."""
+    if is_local_folder(model_id):
+        return Path(model_id).expanduser()
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    if progress:
+        progress("download", 0.0, f"downloading {model_id}")
+    try:
+        folder = snapshot_download(
+            model_id, revision=revision, cache_dir=paths.models_cache_dir(),
+            allow_patterns=ALLOW_PATTERNS, tqdm_class=_tqdm_reporting(progress, model_id),
+        )
+    except RepositoryNotFoundError:
+        raise ModelError(f"model {model_id!r} does not exist on the Hugging Face hub; check the id") from None
+    except RevisionNotFoundError:
+        raise ModelError(f"model {model_id!r} has no revision {revision!r}") from None
+    except (HfHubHTTPError, OSError) as exc:
+        raise ModelError(
+            f"could not download {model_id} ({type(exc).__name__}); check the internet connection and run "
+            f"`signdesk model download {model_id}` again: it resumes where it stopped"
+        ) from None
+    return Path(folder)
+
+
+def resolve_model(model_id: str, revision: str = "main", *, allow_download: bool = False,
+                  progress: Progress | None = None) -> Path:
+    """A local folder for ``model_id``: as given, from the cache, or (if allowed) freshly downloaded."""
+    folder = local_model_path(model_id, revision)
+    if folder is not None:
+        return folder
+    if allow_download:
+        return download_model(model_id, revision, progress)
+    raise ModelError(
+        f"model {model_id} is not downloaded yet; run `signdesk model download {model_id}` "
+        "(or pass --model with a local model folder)"
+    )

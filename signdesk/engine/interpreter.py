@@ -1,0 +1,316 @@
+"""Turn a sign clip into words.
+
+vocab mode ranks every gloss of the glossary by the model's log-likelihood of that answer given the
+clip, and normalises over the glossary. The clip is encoded and the shared prompt prefilled once; the
+candidates are then scored in batches on top of that prefix's KV cache, so the video is never
+re-encoded per candidate. free mode generates a short answer greedily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signdesk.engine.adapters import AdapterSet
+from signdesk.engine.loader import LoadedModel
+from signdesk.engine.prompts import PromptSpec, answer_token_ids, clean_answer, render_prompt
+from signdesk.errors import ConfigError, VideoError
+from signdesk.video.decode import read_clip, sample_frames
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    score: float  # vocab: probability over the glossary; free: mean token probability of the answer
+
+
+@dataclass
+class Result:
+    text: str
+    candidates: list[Candidate]
+    mode: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "mode": self.mode,
+            "candidates": [{"text": c.text, "score": round(c.score, 6)} for c in self.candidates],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass
+class _Vocab:
+    words: list[str]
+    token_ids: list[list[int]]  # each answer's tokens + end-of-turn
+
+
+@contextlib.contextmanager
+def _prefix_kept(cache: Any) -> Iterator[None]:
+    """Put the prefix's own key/value tensors back after a scoring step appended to (or expanded) them."""
+    saved = [(layer.keys, layer.values) for layer in cache.layers]
+    try:
+        yield
+    finally:
+        for layer, (keys, values) in zip(cache.layers, saved, strict=True):
+            layer.keys, layer.values = keys, values
+
+
+class Interpreter:
+    """One loaded model with its adapters, prompt, mode and glossary. Thread-safe: calls are serialised."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        prompt: PromptSpec,
+        *,
+        num_frames: int = 8,
+        mode: str = "vocab",
+        glossary: list[str] | None = None,
+        top_k: int = 5,
+        max_new_tokens: int = 8,
+        score_batch_size: int = 64,
+    ) -> None:
+        self.loaded = loaded
+        self.prompt = prompt
+        self.num_frames = num_frames
+        self.max_new_tokens = max_new_tokens
+        self.score_batch_size = score_batch_size
+        self.adapters = AdapterSet(loaded.model, loaded.model_id)
+        self._lock = threading.RLock()
+        self._prompt_text = render_prompt(loaded.processor, prompt)
+        self._vocab: _Vocab | None = None
+        self.last_timings_ms: dict[str, float] = {}  # prefill / scoring split of the last vocab call
+        self.mode = "vocab"
+        self.top_k = top_k
+        self.configure(mode=mode, glossary=glossary, top_k=top_k)
+
+    @classmethod
+    def from_settings(cls, loaded: LoadedModel, settings: Any, glossary: list[str] | None) -> Interpreter:
+        return cls(
+            loaded, PromptSpec.from_settings(settings), num_frames=settings["frames"], mode=settings["mode"],
+            glossary=glossary, top_k=settings["top_k"], max_new_tokens=settings["generation.max_new_tokens"],
+            score_batch_size=settings["generation.score_batch_size"],
+        )
+
+    # ----------------------------------------------------------------- configuration
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        return self.loaded.frame_size
+
+    @property
+    def glossary(self) -> list[str] | None:
+        return self._vocab.words if self._vocab else None
+
+    @property
+    def adapter(self) -> str | None:
+        return self.adapters.active
+
+    def configure(self, *, mode: str | None = None, glossary: list[str] | str | None = "keep",
+                  top_k: int | None = None, num_frames: int | None = None) -> None:
+        """Change mode, glossary (None clears it), top-k or frames between clips, without reloading."""
+        with self._lock:
+            if glossary != "keep":
+                self._vocab = self._tokenize_glossary(glossary) if glossary else None
+            if mode is not None:
+                if mode not in ("vocab", "free"):
+                    raise ConfigError(f"mode must be vocab or free (got {mode!r})")
+                self.mode = mode
+            if self.mode == "vocab" and self._vocab is None:
+                raise ConfigError("vocab mode needs a glossary; set one with --glossary, or use --mode free")
+            if top_k is not None:
+                self.top_k = max(1, int(top_k))
+            if num_frames is not None:
+                self.num_frames = int(num_frames)
+
+    def _tokenize_glossary(self, words: list[str]) -> _Vocab:
+        tokenizer = self.loaded.tokenizer
+        return _Vocab(list(words), [answer_token_ids(tokenizer, w) for w in words])
+
+    def set_adapter(self, adapter: str | Path | None) -> str | None:
+        """Switch to an adapter folder (loaded once, then cached) or to None, the plain base model."""
+        with self._lock:
+            if adapter is None or adapter == "":
+                self.adapters.activate(None)
+                return None
+            name = self.adapters.load(adapter)
+            self.adapters.activate(name)
+            return name
+
+    # ----------------------------------------------------------------- interpretation
+    def interpret_video(self, path: str | Path, frame_start: int = 1, frame_end: int = -1) -> Result:
+        clip = read_clip(path, self.num_frames, frame_start, frame_end, size=self.frame_size)
+        result = self.interpret_frames(clip.frames, presampled=True)
+        result.timings_ms["decode"] = clip.timings_ms["decode"] + clip.timings_ms["resize"]
+        result.timings_ms["total"] += result.timings_ms["decode"]
+        return result
+
+    def interpret_frames(self, frames: np.ndarray, *, presampled: bool = False) -> Result:
+        """Interpret frames (T, H, W, 3) uint8 RGB: sampled to ``num_frames`` and resized here unless presampled."""
+        started = time.perf_counter()
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+            raise VideoError(f"expected frames shaped (T, H, W, 3), got {frames.shape}")
+        if not presampled:
+            frames = sample_frames(frames, self.num_frames, self.frame_size)
+        with self._lock:
+            t0 = time.perf_counter()
+            inputs = self.prepare_inputs(frames)
+            t1 = time.perf_counter()
+            with self.adapters.inference_context():
+                result = self._score(inputs) if self.mode == "vocab" else self._generate(inputs)
+            t2 = time.perf_counter()
+        result.timings_ms.update(
+            decode=(t0 - started) * 1000, preprocess=(t1 - t0) * 1000, model=(t2 - t1) * 1000,
+            total=(t2 - started) * 1000,
+        )
+        return result
+
+    def prepare_inputs(self, frames: np.ndarray) -> dict[str, Any]:
+        """Prompt + frames through the processor, on the model's device and dtype (shared with training)."""
+        processor = self.loaded.processor
+        inputs = processor(text=self._prompt_text, videos=[frames], return_tensors="pt")
+        device, dtype = self.loaded.device.torch_device(), self.loaded.device.torch_dtype()
+        return {
+            k: (v.to(device, dtype) if k == "pixel_values" else v.to(device)) for k, v in inputs.items()
+        }
+
+    @property
+    def model(self) -> Any:
+        return self.adapters.model
+
+    def _generate(self, inputs: dict[str, Any]) -> Result:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model.generate(
+                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, output_scores=True,
+                return_dict_in_generate=True,
+            )
+        new_tokens = out.sequences[0, inputs["input_ids"].shape[1]:]
+        text = clean_answer(self.loaded.tokenizer.decode(new_tokens, skip_special_tokens=True))
+        steps = zip(out.scores, new_tokens, strict=False)
+        logprobs = [torch.log_softmax(step[0].float(), dim=-1)[tok].item() for step, tok in steps]
+        score = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
+        return Result(text=text, candidates=[Candidate(text, score)] if text else [], mode="free")
+
+    def candidate_logprobs(self, inputs: dict[str, Any], *, packed: bool | None = None) -> np.ndarray:
+        """Total log-likelihood of every glossary answer (tokens + end-of-turn) given the clip.
+
+        One prefill of the prompt with the video (logits of its last position only); the first answer
+        token is scored from it. The rest of every answer is then scored on top of the prefix KV cache,
+        in chunks of ``score_batch_size`` candidates, sorted by length so little is padding:
+
+        - packed (SDPA/eager attention): a chunk's candidates sit side by side in one row, with a custom
+          4D mask that lets each see the prefix and its own earlier tokens only. Nothing is copied.
+        - batched (flash-attention 2, which takes no custom masks): one row per candidate over the
+          prefix cache expanded to the batch.
+        """
+        import torch
+
+        assert self._vocab is not None
+        vocab = self._vocab
+        model = self.model
+        if packed is None:
+            packed = getattr(self.loaded.model.config, "_attn_implementation", "sdpa") != "flash_attention_2"
+        order = sorted(range(len(vocab.words)), key=lambda i: len(vocab.token_ids[i]))
+        totals = np.zeros(len(vocab.words), dtype=np.float64)
+        timings = self.last_timings_ms = {}
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out = model(**inputs, use_cache=True, logits_to_keep=1)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            t1 = time.perf_counter()
+            cache, prefix_len = out.cache, inputs["input_ids"].shape[1]
+            for start in range(0, len(order), self.score_batch_size):
+                chunk = order[start : start + self.score_batch_size]
+                answers = [vocab.token_ids[i] for i in chunk]
+                rest = (self._score_packed if packed else self._score_batched)(cache, prefix_len, answers)
+                for row, index in enumerate(chunk):
+                    totals[index] = first[answers[row][0]].item() + rest[row]
+            timings.update(prefill=(t1 - t0) * 1000, scoring=(time.perf_counter() - t1) * 1000)
+        return totals
+
+    def _score_packed(self, cache: Any, prefix_len: int, answers: list[list[int]]) -> list[float]:
+        import torch
+
+        fed = [ids[:-1] for ids in answers]  # the last token is only ever predicted, never fed
+        total = sum(len(ids) for ids in fed)
+        if total == 0:
+            return [0.0] * len(answers)
+        device = self.loaded.device.torch_device()
+        tokens, positions, owner = [], [], []
+        for row, ids in enumerate(fed):
+            tokens += ids
+            positions += [prefix_len + k for k in range(len(ids))]
+            owner += [row] * len(ids)
+        owner_t = torch.tensor(owner, device=device)
+        pos_t = torch.tensor(positions, device=device)
+        # token q may see token k of the chunk iff same candidate and k is not later than q
+        allowed = (owner_t[:, None] == owner_t[None, :]) & (pos_t[None, :] <= pos_t[:, None])
+        allowed = torch.cat([torch.ones(total, prefix_len, dtype=torch.bool, device=device), allowed], dim=1)
+        dtype = self.loaded.model.dtype
+        mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
+        mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+        with _prefix_kept(cache):
+            step = self.model(
+                input_ids=torch.tensor([tokens], device=device), position_ids=pos_t[None],
+                attention_mask=mask[None, None], cache=cache, use_cache=True,
+            )
+        logprobs = torch.log_softmax(step.logits[0].float(), dim=-1)
+        targets = torch.tensor([t for ids in answers for t in ids[1:]], device=device)
+        picked = logprobs.gather(-1, targets[:, None])[:, 0].double().cpu().numpy()
+        sums, offset = [], 0
+        for ids in fed:
+            sums.append(float(picked[offset : offset + len(ids)].sum()))
+            offset += len(ids)
+        return sums
+
+    def _score_batched(self, cache: Any, prefix_len: int, answers: list[list[int]]) -> list[float]:
+        import torch
+
+        size, longest = len(answers), max(len(ids) for ids in answers)
+        if longest == 1:
+            return [0.0] * size
+        device = self.loaded.device.torch_device()
+        pad_id = self.loaded.tokenizer.pad_token_id or 0
+        ids = torch.full((size, longest), pad_id, dtype=torch.long, device=device)
+        mask = torch.zeros((size, prefix_len + longest), dtype=torch.long, device=device)
+        mask[:, :prefix_len] = 1
+        for row, cand in enumerate(answers):
+            ids[row, : len(cand)] = torch.tensor(cand, device=device)
+            mask[row, prefix_len : prefix_len + len(cand)] = 1
+        with _prefix_kept(cache):
+            for layer in cache.layers:  # a view of the one prefix per row, not a copy
+                layer.keys = layer.keys.expand(size, -1, -1, -1)
+                layer.values = layer.values.expand(size, -1, -1, -1)
+            step = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], cache=cache, use_cache=True)
+        logprobs = torch.log_softmax(step.logits.float(), dim=-1)
+        picked = logprobs.gather(-1, ids[:, 1:, None])[..., 0].double()
+        picked = picked * mask[:, prefix_len + 1 :].double()  # padding scores nothing
+        return picked.sum(dim=1).cpu().tolist()
+
+    def _score(self, inputs: dict[str, Any]) -> Result:
+        assert self._vocab is not None
+        totals = self.candidate_logprobs(inputs)
+        probs = np.exp(totals - totals.max())
+        probs /= probs.sum()
+        order = np.argsort(-probs, kind="stable")[: self.top_k]
+        candidates = [Candidate(self._vocab.words[i], float(probs[i])) for i in order]
+        return Result(text=candidates[0].text, candidates=candidates, mode="vocab")

@@ -1,0 +1,1 @@
+"""Video decoding, frame sampling, sign segmentation and camera sources (Qt-free)."""
