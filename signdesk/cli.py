@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "signdesk.data.commands",
     "signdesk.training.commands",
     "signdesk.ui.commands",
+    "signdesk.jobs.commands",
 )
 
 
