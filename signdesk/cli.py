@@ -48,16 +48,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (tests and the bootstrap replace it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_console: _StderrHandler | None = None
+
+
+def _console_logging(verbose: bool) -> None:
+    """One stderr handler per process (main may run several times in one process: tests, jobs)."""
+    global _console
+    if _console is None:
+        _console = _StderrHandler()
+        _console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(_console)
+    _console.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from signdesk import bootstrap
+
+    bootstrap.prepare()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # bare `signdesk` (maybe with -v) opens the app
         args = parser.parse_args([*argv, "gui"])
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _console_logging(args.verbose)
     try:
         return int(args.handler(args) or EXIT_OK)
     except SignDeskError as exc:

@@ -129,6 +129,12 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _self_test(args: argparse.Namespace) -> int:
+    from signdesk.selftest import run_self_test
+
+    return run_self_test(verbose=args.verbose)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("interpret", help="interpret sign video files",
                               description="Interpret each video as one sign and print the words.")
@@ -159,6 +165,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_model_options(doc)
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(handler=_doctor)
+
+    st = subparsers.add_parser("self-test", help="check this installation: model, interpretation, jobs, window")
+    st.set_defaults(handler=_self_test)
 
     b = subparsers.add_parser("bench", help="per-stage timings of interpretation (decode, preprocess, model)")
     b.add_argument("video", nargs="?", help="a clip (default: a synthetic 1080p clip)")

@@ -21,18 +21,46 @@ def is_local_folder(model_id: str) -> bool:
     return Path(model_id).expanduser().is_dir()
 
 
-def _tqdm_reporting(progress: Progress | None, label: str):
-    """A tqdm class that also reports byte progress to ``progress`` (the GUI's progress bar)."""
+def _tqdm_reporting(progress: Progress | None, label: str, expected_bytes: int | None = None):
+    """A tqdm class that also reports byte progress to ``progress`` (the GUI's progress bar).
+
+    ``snapshot_download`` builds several bars from this class (files done, bytes received, bytes
+    written) and grows the byte totals as each file starts, so no single bar's ``n / total`` is the
+    download's fraction. Report bytes against ``expected_bytes`` (measured beforehand), never backwards.
+    """
+    import threading
+
     from tqdm.auto import tqdm
+
+    lock = threading.Lock()
+    reported = [0.0]
 
     class ReportingTqdm(tqdm):
         def update(self, n=1):
             result = super().update(n)
-            if progress is not None and self.total:
-                progress("download", min(self.n / self.total, 1.0), f"downloading {label}")
+            if progress is not None and expected_bytes and self.unit == "B":
+                fraction = min(self.n / expected_bytes, 1.0)
+                with lock:  # bars update from several download threads
+                    if fraction > reported[0]:
+                        reported[0] = fraction
+                        progress("download", fraction, f"downloading {label}")
             return result
 
     return ReportingTqdm
+
+
+def _bytes_to_download(model_id: str, revision: str) -> int | None:
+    """How many bytes the download will fetch (files not cached yet), or None if that cannot be told."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        files = snapshot_download(
+            model_id, revision=revision, cache_dir=paths.models_cache_dir(), allow_patterns=ALLOW_PATTERNS,
+            tqdm_class=_tqdm_reporting(None, model_id), dry_run=True,
+        )
+    except Exception:  # the download itself then says what went wrong
+        return None
+    return sum(f.file_size or 0 for f in files if f.will_download)
 
 
 def local_model_path(model_id: str, revision: str = "main") -> Path | None:
@@ -63,12 +91,14 @@ def download_model(model_id: str, revision: str = "main", progress: Progress | N
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
+    expected_bytes = None
     if progress:
         progress("download", 0.0, f"downloading {model_id}")
+        expected_bytes = _bytes_to_download(model_id, revision)
     try:
         folder = snapshot_download(
             model_id, revision=revision, cache_dir=paths.models_cache_dir(),
-            allow_patterns=ALLOW_PATTERNS, tqdm_class=_tqdm_reporting(progress, model_id),
+            allow_patterns=ALLOW_PATTERNS, tqdm_class=_tqdm_reporting(progress, model_id, expected_bytes),
         )
     except RepositoryNotFoundError:
         raise ModelError(f"model {model_id!r} does not exist on the Hugging Face hub; check the id") from None
@@ -77,8 +107,10 @@ def download_model(model_id: str, revision: str = "main", progress: Progress | N
     except (HfHubHTTPError, OSError) as exc:
         raise ModelError(
             f"could not download {model_id} ({type(exc).__name__}); check the internet connection and run "
-            f"`signdesk model download {model_id}` again: it resumes where it stopped"
+            f"`signdesk model download {model_id}` again: files already downloaded are kept"
         ) from None
+    if progress:
+        progress("download", 1.0, f"downloaded {model_id}")
     return Path(folder)
 
 

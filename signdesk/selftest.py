@@ -1,0 +1,99 @@
+"""``signdesk self-test``: prove this installation (source or frozen) can start, interpret and train.
+
+Each check runs on its own and reports one line; the exit code is 0 only when every check passed.
+Nothing is downloaded: the model is the tiny random-weight InternVL built here, in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+Check = Callable[[Path], str]
+
+
+def _check_model(tmp: Path) -> str:
+    from signdesk.engine.testmodel import make_test_model
+
+    folder = make_test_model(tmp / "tiny-model")
+    return f"built a tiny InternVL offline ({sum(p.stat().st_size for p in folder.iterdir()) // 1024} KB)"
+
+
+def _check_interpret(tmp: Path) -> str:
+    from signdesk.config import load_settings
+    from signdesk.engine.loader import open_interpreter
+    from signdesk.video.synth import motion_frames, write_video
+
+    glossary = tmp / "glossary.txt"
+    glossary.write_text("hello\nthank you\nyes\nno\n", encoding="utf-8")
+    clip = write_video(tmp / "clip.mp4", motion_frames("circle", 24, 320, 240, still_before=4, still_after=4))
+    settings = load_settings({"model.id": str(tmp / "tiny-model"), "device": "cpu", "glossary": str(glossary),
+                              "model.adapter": None})
+    result = open_interpreter(settings).interpret_video(clip)
+    words = {"hello", "thank you", "yes", "no"}
+    if result.text not in words or abs(sum(c.score for c in result.candidates) - 1) > 1e-3:
+        raise RuntimeError(f"unexpected interpretation {result.to_json()}")
+    return f"interpreted a generated clip in {result.timings_ms['total']:.0f} ms"
+
+
+def _check_job(tmp: Path) -> str:
+    from signdesk.jobs.runner import FINISHED, Job
+
+    job = Job.create("probe", ["job", "probe", "--steps", "3", "--delay", "0"], root=tmp / "jobs").start()
+    if not job.wait(120):
+        job.kill()
+        raise RuntimeError("the background job did not finish within 120 s")
+    state = job.state()
+    steps = [e for e in job.all_events() if e.get("event") == "progress"]
+    if state.status != FINISHED or len(steps) != 3:
+        raise RuntimeError(f"background job {state.status}: {state.message}")
+    return f"ran a background job as a child process ({' '.join(job.command()[:1])})"
+
+
+def _check_window(tmp: Path) -> str:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+
+    from signdesk.ui.app import build_window
+
+    app, window = build_window()
+    shown = window.isVisible()
+    QTimer.singleShot(200, window.close)
+    app.exec()
+    clean = window.shutdown()
+    if not shown:
+        raise RuntimeError("the main window did not show")
+    if not clean:
+        raise RuntimeError("the main window's threads did not stop")
+    return "opened the main window offscreen and closed it"
+
+
+CHECKS: list[tuple[str, Check]] = [
+    ("model", _check_model),
+    ("interpret", _check_interpret),
+    ("job", _check_job),
+    ("window", _check_window),
+]
+
+
+def run_self_test(verbose: bool = False) -> int:
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="signdesk-self-test-") as folder:
+        tmp = Path(folder)
+        for name, check in CHECKS:
+            started = time.perf_counter()
+            try:
+                detail = check(tmp)
+                print(f"ok    {name:<10} {detail} ({time.perf_counter() - started:.1f} s)", flush=True)
+            except Exception as exc:
+                failures += 1
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                print(f"FAIL  {name:<10} {reason}", flush=True)
+                if verbose:
+                    traceback.print_exc()
+    print("self-test passed" if not failures else f"self-test failed: {failures} of {len(CHECKS)} checks")
+    return 0 if not failures else 1
