@@ -12,6 +12,7 @@ Called first by ``signdesk.cli.main``, before anything heavy is imported:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import multiprocessing
@@ -53,10 +54,8 @@ def prepare() -> None:
     _done = True
     if getattr(sys, "frozen", False):
         multiprocessing.freeze_support()
-    try:
+    with contextlib.suppress(RuntimeError):  # already set by whoever embeds us
         multiprocessing.set_start_method("spawn")
-    except RuntimeError:
-        pass  # already set by whoever embeds us
     _null_stdio()
     if not os.environ.get("SIGNDESK_HOME"):
         os.environ.setdefault("HF_HOME", str(paths.cache_dir() / "huggingface"))
