@@ -63,6 +63,8 @@ SCHEMA: dict[str, Key] = {
     "live.stride": _int_range(1, 64),
     "live.min_sign_s": _float_range(0.05, 10.0),
     "live.max_sign_s": _float_range(0.1, 30.0),
+    "live.window_s": _float_range(0.2, 10.0),
+    "live.hold_s": _float_range(0.05, 2.0),
     "live.speak": Key(bool, "true or false"),
 }
 

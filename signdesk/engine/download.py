@@ -21,6 +21,11 @@ def is_local_folder(model_id: str) -> bool:
     return Path(model_id).expanduser().is_dir()
 
 
+def looks_like_path(model_id: str) -> bool:
+    """Hub ids are ``org/name``; a path starts at a root, a drive, ``~`` or ``.``."""
+    return Path(model_id).expanduser().is_absolute() or model_id.startswith((".", "~")) or "\\" in model_id
+
+
 def _tqdm_reporting(progress: Progress | None, label: str, expected_bytes: int | None = None):
     """A tqdm class that also reports byte progress to ``progress`` (the GUI's progress bar).
 
@@ -120,6 +125,8 @@ def resolve_model(model_id: str, revision: str = "main", *, allow_download: bool
     folder = local_model_path(model_id, revision)
     if folder is not None:
         return folder
+    if looks_like_path(model_id):
+        raise ModelError(f"{model_id}: no such model folder; check the path given to --model")
     if allow_download:
         return download_model(model_id, revision, progress)
     raise ModelError(

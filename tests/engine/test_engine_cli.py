@@ -65,6 +65,7 @@ def test_missing_model_names_the_download_command(capsys, motion_video, glossary
     ("argv", "message"),
     [
         (["--model", "{tmp}"], "not a model folder (no config.json)"),
+        (["--model", "{tmp}/gone"], "gone: no such model folder; check the path given to --model"),
         (["--glossary", "no-such-glossary"], "glossary 'no-such-glossary' is neither"),
         (["--frames", "0"], "setting 'frames' must be an integer from 1 to 64"),
         (["--adapter", "{tmp}/none-here", "--model", "{tiny}"], "no such adapter folder"),

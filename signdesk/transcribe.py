@@ -1,0 +1,265 @@
+"""File mode (Qt-free): find the signs in a video, interpret each one, report times, top-k and confidence.
+
+The work is a generator: every ``yield`` is a progress report or a finished sign, and a point where
+the caller may stop (the GUI's Cancel button simply stops iterating). ``signdesk transcribe`` and the
+File tab both run it, so they find the same signs.
+
+Signs are found with the live view's motion segmenter, run over small copies of every frame; each
+sign is then decoded again at full quality, sampled and interpreted exactly as training and
+evaluation do (``Interpreter.interpret_video`` with the sign's frame range). A video in which no
+separate signs stand out (a clip of a single sign that starts moving at once) is taken as one sign.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from signdesk.errors import SignDeskError, VideoError
+from signdesk.transcript import Transcript, candidates_of, short_time
+from signdesk.video.segment import MotionSegmenter, SegmenterConfig
+
+if TYPE_CHECKING:
+    from signdesk.config import Settings
+
+log = logging.getLogger(__name__)
+
+#: Width of the copies the segmenter looks at (motion needs little detail; decoding dominates anyway).
+ANALYSIS_WIDTH = 160
+#: Frames between progress reports while finding signs.
+REPORT_EVERY = 15
+
+
+@dataclass(frozen=True)
+class SignSpan:
+    """Where one sign lies in the file: 0-based inclusive frame numbers and seconds."""
+
+    index: int
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    motion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "segment" (finding signs) or "interpret"
+    done: int
+    total: int
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+
+@dataclass
+class SignResult:
+    span: SignSpan
+    text: str = ""
+    score: float | None = None
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # this sign could not be interpreted; the others still are
+
+    def as_dict(self, threshold: float | None = None) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "index": self.span.index, "start_s": round(self.span.start_s, 3), "end_s": round(self.span.end_s, 3),
+            "start_frame": self.span.start_frame, "end_frame": self.span.end_frame,
+            "text": self.text, "score": self.score,
+            "candidates": [{"text": t, "score": s} for t, s in self.candidates],
+        }
+        if threshold is not None:
+            row["not_sure"] = self.score is not None and self.score < threshold
+        if self.error:
+            row["error"] = self.error
+        return row
+
+
+def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = None) -> Iterator[Progress | SignSpan]:
+    """Decode every frame once (small), run the motion segmenter, yield progress and each sign found."""
+    import cv2
+
+    from signdesk.video.decode import probe_video
+
+    info = probe_video(path)  # raises VideoError for a missing, empty or damaged file
+    config = config or SegmenterConfig()
+    fps = info.fps if info.fps and info.fps > 0 else 25.0
+    segmenter = MotionSegmenter(fps, min_sign_s=config.min_sign_s, max_sign_s=config.max_sign_s,
+                                hold_s=config.hold_s, keep_frames=False)
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"{path}: not a readable video (damaged, truncated or not a video file)")
+    total = info.frame_count
+    found = 0
+    index = -1
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            index += 1
+            height, width = frame.shape[:2]
+            small = cv2.resize(frame, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
+                               interpolation=cv2.INTER_AREA)
+            clip = segmenter.feed(small, index / fps, index, t=0.0)
+            if clip is not None:
+                yield _span(found, clip, fps)
+                found += 1
+            if index % REPORT_EVERY == 0:
+                yield Progress("segment", min(index + 1, total), total, f"Finding signs: {short_time(index / fps)}")
+    finally:
+        cap.release()
+    if index < 0:
+        raise VideoError(f"{path}: no frame could be decoded (damaged or not a video file)")
+    clip = segmenter.flush()
+    if clip is not None:
+        yield _span(found, clip, fps)
+        found += 1
+    if found == 0:  # no rest between signs: treat the whole video as one sign
+        yield SignSpan(0, 0, index, 0.0, (index + 1) / fps, None)
+    yield Progress("segment", index + 1, index + 1, "Finding signs: done")
+
+
+def _span(index: int, clip, fps: float) -> SignSpan:
+    return SignSpan(index, clip.start_seq, clip.end_seq, clip.start_seq / fps, (clip.end_seq + 1) / fps, clip.motion_id)
+
+
+def transcribe_steps(
+    path: str | os.PathLike[str], interpreter: Any, config: SegmenterConfig | None = None
+) -> Iterator[Progress | SignResult]:
+    """Find the signs, then interpret each; yields progress and one ``SignResult`` per sign."""
+    spans: list[SignSpan] = []
+    for item in find_signs(path, config):
+        if isinstance(item, SignSpan):
+            spans.append(item)
+        else:
+            yield item
+    total = len(spans)
+    for i, span in enumerate(spans):
+        yield Progress("interpret", i, total, f"Interpreting sign {i + 1} of {total}")
+        t0 = time.perf_counter()
+        try:
+            result = interpreter.interpret_video(str(path), frame_start=span.start_frame + 1,
+                                                 frame_end=span.end_frame + 1)
+        except SignDeskError as exc:
+            yield SignResult(span, error=str(exc))
+            continue
+        except Exception as exc:  # an engine bug on one sign must not lose the others
+            log.exception("interpreting sign %d of %s failed", i + 1, path)
+            yield SignResult(span, error=f"{type(exc).__name__}: {exc}")
+            continue
+        candidates = candidates_of(result)
+        score = candidates[0][1] if candidates else None
+        timings = dict(getattr(result, "timings_ms", {}) or {})
+        timings.setdefault("total", (time.perf_counter() - t0) * 1000)
+        yield SignResult(span, str(result.text).strip(), score, candidates, timings)
+    yield Progress("interpret", total, total, f"Interpreted {total} sign{'s' if total != 1 else ''}")
+
+
+def results_to_transcript(results: list[SignResult], threshold: float) -> Transcript:
+    transcript = Transcript(threshold)
+    for r in results:
+        if r.error is None:
+            transcript.add(r.text, r.score, r.candidates, r.span.start_s, r.span.end_s, r.span.motion_id,
+                           start_frame=r.span.start_frame, end_frame=r.span.end_frame)
+    return transcript
+
+
+# ------------------------------------------------------------------------------------------ the command
+
+
+def _stderr_progress(verbose: bool) -> Callable[[str, float, str], None]:
+    def report(stage: str, fraction: float, message: str) -> None:
+        if verbose or stage in {"download"}:
+            print(f"[{stage} {fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def format_line(result: SignResult, threshold: float) -> str:
+    """One sign on one line: times, word, confidence, alternatives (or the error)."""
+    span = result.span
+    times = f"{short_time(span.start_s):>7} – {short_time(span.end_s):<7}"
+    if result.error:
+        return f"{times}  (failed: {result.error})"
+    score = "   ?" if result.score is None else f"{result.score:4.2f}"
+    flag = "  (not sure)" if result.score is not None and result.score < threshold else ""
+    alternatives = ", ".join(f"{t} {s:.2f}" for t, s in result.candidates)
+    return f"{times}  {result.text:<16} {score}{flag}   [{alternatives}]"
+
+
+def run_transcribe(args) -> int:
+    """``signdesk transcribe VIDEO [--srt FILE] [--json]``."""
+    from signdesk.config import load_settings
+
+    video = Path(args.video)
+    overrides = {
+        "model.id": args.model, "model.adapter": args.adapter, "device": args.device, "glossary": args.glossary,
+        "top_k": args.top_k, "frames": args.frames, "mode": args.mode, "live.threshold": args.threshold,
+    }
+    settings = load_settings({k: v for k, v in overrides.items() if v is not None})
+    if args.no_adapter:
+        settings = settings.with_overrides({"model.adapter": None})
+    from signdesk.video.decode import probe_video
+
+    info = probe_video(video)  # fail early, before the model loads, on a bad file
+    interpreter = open_interpreter_for(settings, verbose=args.verbose)
+    threshold = float(settings["live.threshold"])
+    results: list[SignResult] = []
+    for item in transcribe_steps(video, interpreter, SegmenterConfig.from_settings(settings)):
+        if isinstance(item, SignResult):
+            results.append(item)
+            if not args.json:
+                print(format_line(item, threshold), flush=True)
+        elif args.verbose:
+            print(f"[{item.stage}] {item.message}", file=sys.stderr, flush=True)
+    if args.srt:
+        results_to_transcript(results, threshold).save(args.srt)
+        if not args.json:
+            print(f"Subtitles written to {args.srt}", file=sys.stderr)
+    if args.json:
+        report = {
+            "video": str(video), "fps": info.fps, "frames": info.frame_count,
+            "model": settings["model.id"], "adapter": settings["model.adapter"], "threshold": threshold,
+            "signs": [r.as_dict(threshold) for r in results],
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    elif not results:
+        print("No signs found.", file=sys.stderr)
+    return 1 if results and all(r.error for r in results) else 0
+
+
+def open_interpreter_for(settings: Settings, *, verbose: bool = False):
+    """The engine's loader, imported here (it pulls in torch)."""
+    from signdesk.engine.loader import open_interpreter
+
+    return open_interpreter(settings, progress=_stderr_progress(verbose), allow_download=False)
+
+
+def read_frame(path: str | os.PathLike[str], index: int, max_side: int = 640):
+    """One frame (RGB, downscaled) of a video, for the File tab's preview of a word's moment."""
+    import cv2
+
+    from signdesk.video.camera import downscale
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoError(f"{path}: not a readable video")
+        if index > 0:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise VideoError(f"{path}: cannot decode frame {index}")
+        return downscale(frame, max_side, bgr=True)
+    finally:
+        cap.release()

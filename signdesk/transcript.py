@@ -1,0 +1,202 @@
+"""The transcript: interpreted signs in order, with confidence, alternatives and times (Qt-free).
+
+Rules the live view and file mode share:
+
+- a word whose confidence is below the threshold is kept but marked *not sure* (it is shown with a
+  question mark, not spoken, and written in parentheses to .txt);
+- the same word from the same continuous motion (a held sign cut at ``max_sign_s``, or overlapping
+  windows in continuous mode) is merged into the entry before it instead of being repeated; the same
+  word signed twice, with a rest between, stays twice;
+- the user may correct a word by picking one of its alternatives (or typing one).
+
+Exports: plain text (.txt), SubRip subtitles with timestamps (.srt) and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signdesk.atomicio import atomic_write_text
+
+#: Entries kept at most; the oldest go first (a long live session must not grow without bound).
+MAX_ENTRIES = 5000
+#: Two windows of one motion that come this close (seconds) count as overlapping.
+MERGE_GAP_S = 0.3
+NOT_SURE = "not sure"
+
+
+@dataclass
+class Entry:
+    text: str
+    score: float | None  # confidence of ``text`` (probability in vocab mode), None when unknown
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # best first, the answer included
+    start_s: float = 0.0
+    end_s: float = 0.0
+    motion_id: int | None = None
+    corrected_from: str | None = None  # the model's word, when the user picked another
+    repeats: int = 1  # clips merged into this entry
+    meta: dict[str, Any] = field(default_factory=dict)  # latency, model time, frame range...
+
+    @property
+    def corrected(self) -> bool:
+        return self.corrected_from is not None
+
+
+def candidates_of(result: Any) -> list[tuple[str, float]]:
+    """(text, score) pairs from an engine Result's ``candidates`` (objects or pairs)."""
+    pairs = []
+    for cand in getattr(result, "candidates", None) or []:
+        if isinstance(cand, tuple | list):
+            text, score = cand[0], cand[1]
+        else:
+            text, score = cand.text, cand.score
+        pairs.append((str(text), float(score)))
+    return pairs
+
+
+class Transcript:
+    """An ordered, bounded list of entries and the rules above."""
+
+    def __init__(self, threshold: float = 0.35, *, max_entries: int = MAX_ENTRIES) -> None:
+        self.threshold = threshold
+        self.max_entries = max_entries
+        self.entries: list[Entry] = []
+        self.dropped = 0  # entries removed from the front because of ``max_entries``
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> Entry:
+        return self.entries[index]
+
+    def is_sure(self, entry: Entry) -> bool:
+        if entry.corrected:
+            return True  # the user said so
+        return entry.score is None or entry.score >= self.threshold
+
+    def add(self, text: str, score: float | None, candidates: Sequence[tuple[str, float]] = (),
+            start_s: float = 0.0, end_s: float = 0.0, motion_id: int | None = None,
+            **meta: Any) -> tuple[int, bool]:
+        """Add one interpreted sign; returns (row, merged). ``merged`` means row already existed and grew."""
+        text = text.strip()
+        last = self.entries[-1] if self.entries else None
+        if last is not None and self._same_motion(last, text, start_s, motion_id):
+            last.end_s = max(last.end_s, end_s)
+            last.repeats += 1
+            if score is not None and (last.score is None or score > last.score) and not last.corrected:
+                last.score = score
+                last.candidates = list(candidates) or last.candidates
+            last.meta.update(meta)
+            return len(self.entries) - 1, True
+        self.entries.append(Entry(text, score, list(candidates), start_s, end_s, motion_id, meta=dict(meta)))
+        if len(self.entries) > self.max_entries:
+            overflow = len(self.entries) - self.max_entries
+            del self.entries[:overflow]
+            self.dropped += overflow
+        return len(self.entries) - 1, False
+
+    def would_merge(self, text: str, start_s: float, motion_id: int | None) -> bool:
+        """Whether ``add`` with these values would merge into the last entry instead of appending."""
+        return bool(self.entries) and self._same_motion(self.entries[-1], text.strip(), start_s, motion_id)
+
+    @staticmethod
+    def _same_motion(last: Entry, text: str, start_s: float, motion_id: int | None) -> bool:
+        shown = last.corrected_from if last.corrected else last.text
+        if text.casefold() not in {shown.casefold(), last.text.casefold()}:
+            return False
+        if motion_id is not None and last.motion_id is not None:
+            return motion_id == last.motion_id
+        return start_s <= last.end_s + MERGE_GAP_S
+
+    def correct(self, row: int, text: str) -> Entry:
+        """Replace the word at ``row`` (an alternative the user picked, or typed)."""
+        entry = self.entries[row]
+        text = text.strip()
+        if not text or text == entry.text:
+            return entry
+        if entry.corrected_from is None:
+            entry.corrected_from = entry.text
+        elif text == entry.corrected_from:  # back to the model's word
+            entry.corrected_from = None
+        entry.text = text
+        return entry
+
+    def remove(self, row: int) -> None:
+        del self.entries[row]
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.dropped = 0
+
+    # -- display helpers
+    def label(self, entry: Entry) -> str:
+        """The word as shown: a question mark after a word we are not sure of."""
+        return entry.text if self.is_sure(entry) else f"{entry.text}?"
+
+    # -- exports
+    def to_text(self) -> str:
+        """The words on one line; words we are not sure of in parentheses with a question mark."""
+        words = [e.text if self.is_sure(e) else f"({e.text}?)" for e in self.entries]
+        return " ".join(words) + ("\n" if words else "")
+
+    def to_srt(self, *, min_duration_s: float = 0.5) -> str:
+        """SubRip subtitles: one cue per entry, at least ``min_duration_s`` long, never overlapping the next."""
+        blocks = []
+        for i, entry in enumerate(self.entries, 1):
+            start = max(0.0, entry.start_s)
+            end = max(entry.end_s, start + min_duration_s)
+            if i < len(self.entries):
+                end = min(end, max(self.entries[i].start_s, start + 0.001))
+            text = entry.text if self.is_sure(entry) else f"{entry.text}? ({NOT_SURE})"
+            blocks.append(f"{i}\n{srt_time(start)} --> {srt_time(end)}\n{text}\n")
+        return "\n".join(blocks)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        rows = []
+        for entry in self.entries:
+            row = asdict(entry)
+            row["candidates"] = [{"text": t, "score": s} for t, s in entry.candidates]
+            row["not_sure"] = not self.is_sure(entry)
+            rows.append(row)
+        return rows
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write .srt, .json or (anything else) plain text, atomically."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".srt":
+            text = self.to_srt()
+        elif suffix == ".json":
+            text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = self.to_text()
+        return atomic_write_text(path, text)
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.add(row["text"], row.get("score"), row.get("candidates", ()), row.get("start_s", 0.0),
+                     row.get("end_s", 0.0), row.get("motion_id"))
+
+
+def srt_time(seconds: float) -> str:
+    """``HH:MM:SS,mmm`` as SubRip wants it."""
+    ms = max(0, round(seconds * 1000))
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    secs, ms = divmod(ms, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d},{ms:03d}"
+
+
+def short_time(seconds: float) -> str:
+    """``M:SS.s`` for labels (``H:MM:SS`` past an hour)."""
+    seconds = max(0.0, seconds)
+    if seconds >= 3600:
+        hours, rest = divmod(int(seconds), 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}:{secs:04.1f}"

@@ -1,0 +1,92 @@
+"""Subcommands of the desktop app: ``gui``, ``transcribe`` and ``bench live``.
+
+Handlers import Qt (and the engine) only when they run, so ``signdesk --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from signdesk.ui.app import run_gui
+
+    return run_gui(args)
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from signdesk.transcribe import run_transcribe
+
+    return run_transcribe(args)
+
+
+def _bench_live(args: argparse.Namespace) -> int:
+    from signdesk.ui.bench import run_bench_live
+
+    return run_bench_live(args)
+
+
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="ID", help="model id or folder (setting model.id)")
+    parser.add_argument("--adapter", metavar="DIR", help="LoRA adapter folder (setting model.adapter)")
+    parser.add_argument("--device", choices=["auto", "cuda", "mps", "directml", "cpu"], help="where the model runs")
+
+
+def _add_bench_live(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long each scenario runs (default 20)")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the fake camera (default 30)")
+    parser.add_argument("--slow-ms", type=float, default=2000.0,
+                        help="extra CPU time per clip of the artificially slow model (default 2000)")
+    parser.add_argument("--scenario", action="append", choices=["tiny", "slow", "continuous"],
+                        help="run only these scenarios (repeatable; default: all)")
+    parser.add_argument("--model", metavar="ID", help="use this model instead of the tiny test model")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(handler=_bench_live)
+
+
+def _find_subparsers(parser: argparse.ArgumentParser) -> Any:
+    for action in parser._actions:  # argparse has no public way to reach a parser's subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
+
+
+def register(subparsers: Any) -> None:
+    gui = subparsers.add_parser("gui", help="open the desktop app (the default with no command)",
+                                description="Open the SignDesk window.")
+    gui.add_argument("--camera-file", metavar="VIDEO",
+                     help="play this video file, at its own frame rate and looped, as the camera")
+    _model_flags(gui)
+    gui.set_defaults(handler=_gui)
+
+    tr = subparsers.add_parser(
+        "transcribe", help="find and interpret the signs in a video file",
+        description="Find each sign in VIDEO and print its start and end time, the word, its confidence and "
+                    "the top-k alternatives.")
+    tr.add_argument("video", metavar="VIDEO", help="the video file")
+    tr.add_argument("--srt", metavar="FILE", help="also write SubRip subtitles to FILE")
+    tr.add_argument("--json", action="store_true", help="print one JSON report instead of lines")
+    _model_flags(tr)
+    tr.add_argument("--no-adapter", action="store_true", help="use the base model even if an adapter is set")
+    tr.add_argument("--glossary", metavar="NAME|FILE", help="glossary to rank in vocab mode")
+    tr.add_argument("--mode", choices=["vocab", "free"], help="rank the glossary (vocab) or answer freely")
+    tr.add_argument("--top-k", type=int, metavar="K", help="alternatives kept per sign")
+    tr.add_argument("--frames", type=int, metavar="N", help="frames sampled per sign")
+    tr.add_argument("--threshold", type=float, metavar="P", help="below this confidence a sign is 'not sure'")
+    tr.set_defaults(handler=_transcribe)
+
+    # `signdesk bench live`: join the engine's `bench` family when it exists, else start one.
+    bench = subparsers.choices.get("bench")
+    if bench is None:
+        bench = subparsers.add_parser("bench", help="measure performance", description="Benchmarks.")
+    family = _find_subparsers(bench)
+    if family is None and bench.get_default("handler") is None:
+        family = bench.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+    if family is not None:
+        live = family.add_parser("live", help="drive the window offscreen with a fake 30 fps camera",
+                                 description="Drive the window offscreen with a fake camera while inference "
+                                             "runs, and report display/capture fps, GUI stalls and delays.")
+        _add_bench_live(live)
+    else:  # the engine's `bench` is a plain command: stand beside it
+        _add_bench_live(subparsers.add_parser("bench-live", help="benchmark the live view (see bench live)"))

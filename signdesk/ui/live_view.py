@@ -1,0 +1,189 @@
+"""The live view: paints the newest frame, scaled to fit, with overlays.
+
+Frames are painted by hand from a QImage (no QLabel/QPixmap round trip). ``set_frame`` only stores
+the image and calls ``update()``; Qt merges update requests into one paint per screen refresh, so
+when frames come faster than the GUI can paint, the extra ones are simply never drawn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from signdesk.ui.images import rgb_to_qimage
+
+_LEVEL_COLORS = {"info": QColor(30, 30, 30, 200), "warning": QColor(150, 95, 0, 220), "error": QColor(160, 20, 20, 230)}
+
+
+class LiveView(QWidget):
+    """A video surface with overlays: signing detected, clip being collected, interpreting, fps."""
+
+    def __init__(self, parent: QWidget | None = None, *, name: str = "Live camera view",
+                 placeholder: str = "No camera running") -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 180)
+        self.setAccessibleName(name)
+        self.setAccessibleDescription(placeholder)
+        self._placeholder = placeholder
+        self._image: QImage | None = None
+        self._fresh = False
+        self._signing = False
+        self._collected_s = 0.0
+        self._max_s = 3.0
+        self._busy = False
+        self._message = ""
+        self._level = "info"
+        self._caption = ""
+        self._capture_fps = 0.0
+        self.show_fps = True
+        self._shown: deque[float] = deque(maxlen=61)  # times of paints that showed a new frame
+        self.frames_set = 0
+        self.frames_painted = 0
+
+    # ---------------------------------------------------------------- state
+    def sizeHint(self) -> QSize:
+        return QSize(560, 420)
+
+    def set_frame(self, image: np.ndarray | QImage) -> None:
+        """Show this frame next (RGB uint8 array or QImage); cheap: the paint happens later, once."""
+        self._image = image if isinstance(image, QImage) else rgb_to_qimage(image)
+        self._fresh = True
+        self.frames_set += 1
+        self.update()
+
+    def clear(self) -> None:
+        self._image = None
+        self._signing = False
+        self._busy = False
+        self._caption = ""
+        self._shown.clear()
+        self.update()
+
+    def set_signing(self, signing: bool, collected_s: float = 0.0, max_s: float | None = None) -> None:
+        self._signing = signing
+        self._collected_s = collected_s
+        if max_s:
+            self._max_s = max_s
+        self.update()
+
+    def set_busy(self, busy: bool) -> None:
+        """Show that a clip is being interpreted."""
+        if busy != self._busy:
+            self._busy = busy
+            self.update()
+
+    def set_message(self, text: str, level: str = "info") -> None:
+        """A line across the view (camera lost, no camera...); empty to remove it."""
+        self._message, self._level = text, level
+        self.setAccessibleDescription(text or self._placeholder)
+        self.update()
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    def set_caption(self, text: str) -> None:
+        self._caption = text
+        self.update()
+
+    def set_capture_fps(self, fps: float) -> None:
+        self._capture_fps = fps
+
+    @property
+    def display_fps(self) -> float:
+        """New frames painted per second, over the last second or so."""
+        shown = list(self._shown)
+        if len(shown) < 2 or time.monotonic() - shown[-1] > 1.0:
+            return 0.0
+        return (len(shown) - 1) / (shown[-1] - shown[0])
+
+    def image_rect(self) -> QRectF:
+        """Where the frame is drawn: scaled to fit, aspect kept, centred."""
+        if self._image is None:
+            return QRectF()
+        iw, ih = self._image.width(), self._image.height()
+        scale = min(self.width() / iw, self.height() / ih)
+        w, h = iw * scale, ih * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    # ---------------------------------------------------------------- painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(16, 16, 16))
+        if self._image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self.image_rect(), self._image)
+            if self._fresh:
+                self._fresh = False
+                self.frames_painted += 1
+                self._shown.append(time.monotonic())
+        else:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self._placeholder)
+        self._paint_overlays(painter)
+        painter.end()
+
+    def _badge(self, painter: QPainter, x: float, y: float, text: str, color: QColor,
+               dot: QColor | None = None) -> float:
+        metrics = painter.fontMetrics()
+        pad = 6
+        dot_w = metrics.height() * 0.6 + pad if dot is not None else 0
+        w = metrics.horizontalAdvance(text) + 2 * pad + dot_w
+        h = metrics.height() + pad
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(QRectF(x, y, w, h), 5, 5)
+        if dot is not None:
+            d = metrics.height() * 0.6
+            painter.setBrush(dot)
+            painter.drawEllipse(QRectF(x + pad, y + (h - d) / 2, d, d))
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(QRectF(x + pad + dot_w, y, w - 2 * pad - dot_w, h), Qt.AlignmentFlag.AlignVCenter, text)
+        return w
+
+    def _paint_overlays(self, painter: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(9.0, font.pointSizeF() * 1.1))
+        font.setBold(True)
+        painter.setFont(font)
+        dark = QColor(0, 0, 0, 160)
+        x, y = 10.0, 10.0
+        if self._signing:
+            x += self._badge(painter, x, y, f"Signing · collecting {self._collected_s:.1f} s", QColor(0, 0, 0, 170),
+                             dot=QColor(230, 40, 40)) + 8
+        if self._busy:
+            self._badge(painter, x, y, "Interpreting…", dark, dot=QColor(60, 150, 255))
+        if self.show_fps and self._image is not None:
+            text = f"{self.display_fps:4.1f} fps"
+            if self._capture_fps:
+                text += f" · camera {self._capture_fps:4.1f}"
+            w = painter.fontMetrics().horizontalAdvance(text) + 12
+            self._badge(painter, self.width() - w - 10, y, text, dark)
+        if self._signing and self._max_s > 0:  # a bar along the bottom: how much of max_sign_s is used
+            frac = min(1.0, self._collected_s / self._max_s)
+            bar = QRectF(0, self.height() - 6, self.width() * frac, 6)
+            painter.fillRect(bar, QColor(230, 40, 40, 200))
+        if self._caption:
+            metrics = painter.fontMetrics()
+            self._badge(painter, 10, self.height() - metrics.height() - 20, self._caption, dark)
+        if self._message:
+            metrics = painter.fontMetrics()
+            rect = QRectF(20, 0, self.width() - 40, 0)
+            bounds = metrics.boundingRect(rect.toRect(), Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter,
+                                          self._message)
+            h = bounds.height() + 20
+            box = QRectF(10, (self.height() - h) / 2, self.width() - 20, h)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_LEVEL_COLORS.get(self._level, _LEVEL_COLORS["info"]))
+            painter.drawRoundedRect(box, 8, 8)
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(box.adjusted(10, 0, -10, 0),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)

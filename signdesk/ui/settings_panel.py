@@ -1,0 +1,278 @@
+"""The settings panel: model, adapter, device, quantization, frames, mode, glossary, threshold, segmentation.
+
+Apply sends only the changed keys; the window decides what each needs (a model reload for model,
+device and quantization; an adapter switch or a reconfigure for the rest; nothing at all for
+threshold and segmentation, which apply to the next sign).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from signdesk import paths
+
+NO_ADAPTER = "(none: base model)"
+RELOAD_KEYS = frozenset({"model.id", "model.revision", "device", "quantize"})
+MODE_LABELS = {"vocab": "Glossary (rank known words)", "free": "Free answer (generate)"}
+SEGMENT_LABELS = {"motion": "Motion (one clip per sign)", "continuous": "Continuous (rolling window)"}
+
+
+def catalog_models() -> list[str]:
+    """Model ids from the packaged catalog (cheap YAML read)."""
+    try:
+        import yaml
+
+        data = yaml.safe_load((paths.catalog_dir() / "catalog.yaml").read_text(encoding="utf-8")) or {}
+        return [str(m["id"]) for m in data.get("models", []) if "id" in m]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
+    except Exception:  # a YAML error in a packaged file must not keep the panel from opening
+        return []
+
+
+def packaged_glossaries() -> list[str]:
+    folder = paths.resources_dir() / "glossaries"
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for p in folder.iterdir() if p.suffix in {".txt", ".yaml", ".json"}})
+
+
+def local_adapters() -> list[str]:
+    folder = paths.adapters_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.iterdir() if (p / "adapter_config.json").is_file())
+
+
+class SettingsPanel(QWidget):
+    """A form over the settings; ``sig_apply_requested`` carries the changed keys and their values."""
+
+    sig_apply_requested = Signal(dict)
+    """(changes) the user pressed Apply; {settings key: new value}, only keys that changed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Settings")
+        self._loaded: dict[str, Any] = {}
+        form = QFormLayout()
+
+        self.model = self._combo("Model", "A Hugging Face model id or a local model folder", editable=True)
+        self.model_browse = self._browse_button("Choose a local model folder", self._browse_model)
+        form.addRow("&Model:", self._with(self.model, self.model_browse))
+
+        self.adapter = self._combo("Adapter", "A LoRA adapter folder, or none for the base model", editable=True)
+        self.adapter_browse = self._browse_button("Choose an adapter folder", self._browse_adapter)
+        form.addRow("&Adapter:", self._with(self.adapter, self.adapter_browse))
+
+        self.device = self._combo("Device", "Where the model runs")
+        self.device.addItems(["auto", "cuda", "mps", "directml", "cpu"])
+        form.addRow("&Device:", self.device)
+
+        self.quantize = self._combo("Quantization", "Load the model in 4 or 8 bits (CUDA only)")
+        self.quantize.addItems(["none", "4bit", "8bit"])
+        form.addRow("&Quantization:", self.quantize)
+
+        self.frames = self._spin("Frames per sign", "Frames sampled from each sign", 1, 64)
+        form.addRow("&Frames:", self.frames)
+
+        self.mode = self._combo("Mode", "Rank the glossary's words, or let the model answer freely")
+        for key, label in MODE_LABELS.items():
+            self.mode.addItem(label, key)
+        form.addRow("M&ode:", self.mode)
+
+        self.glossary = self._combo("Glossary", "A packaged glossary name or a file with one word per line",
+                                    editable=True)
+        self.glossary_browse = self._browse_button("Choose a glossary file", self._browse_glossary)
+        form.addRow("&Glossary:", self._with(self.glossary, self.glossary_browse))
+
+        self.top_k = self._spin("Alternatives", "How many alternatives to keep for each word", 1, 50)
+        form.addRow("Alternati&ves:", self.top_k)
+
+        self.threshold = QDoubleSpinBox(self)
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self._name(self.threshold, "Not-sure threshold", "Words below this confidence are marked not sure")
+        form.addRow("&Threshold:", self.threshold)
+
+        self.segmentation = self._combo("Segmentation", "How the live view cuts signing into signs")
+        for key, label in SEGMENT_LABELS.items():
+            self.segmentation.addItem(label, key)
+        form.addRow("&Segmentation:", self.segmentation)
+
+        self.stride = self._spin("Window stride", "Frames between windows in continuous mode", 1, 64)
+        form.addRow("St&ride:", self.stride)
+
+        self.min_sign = self._seconds("Shortest sign", "Motions shorter than this are ignored", 0.05, 10.0)
+        form.addRow("Shortest si&gn:", self.min_sign)
+        self.max_sign = self._seconds("Longest sign", "Longer motions are cut into clips of this length", 0.1, 30.0)
+        form.addRow("Longest sig&n:", self.max_sign)
+
+        self.note = QLabel("Model, device and quantization reload the model; the rest applies at once.",
+                           self)
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName("Settings note")
+        self.apply_button = QPushButton("&Apply", self)
+        self._name(self.apply_button, "Apply settings", "Apply and save the changed settings")
+        self.apply_button.clicked.connect(self._apply)
+        self.revert_button = QPushButton("&Revert", self)
+        self._name(self.revert_button, "Revert settings", "Undo changes not yet applied")
+        self.revert_button.clicked.connect(lambda: self.load(self._loaded))
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.apply_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.note)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+    # ---------------------------------------------------------------- building blocks
+    def _name(self, widget: QWidget, name: str, description: str) -> None:
+        widget.setAccessibleName(name)
+        widget.setAccessibleDescription(description)
+        widget.setToolTip(description)
+
+    def _combo(self, name: str, description: str, *, editable: bool = False) -> QComboBox:
+        combo = QComboBox(self)
+        combo.setEditable(editable)
+        combo.setMinimumContentsLength(18)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._name(combo, name, description)
+        if editable:
+            combo.lineEdit().setAccessibleName(name)
+        return combo
+
+    def _spin(self, name: str, description: str, lo: int, hi: int) -> QSpinBox:
+        spin = QSpinBox(self)
+        spin.setRange(lo, hi)
+        self._name(spin, name, description)
+        return spin
+
+    def _seconds(self, name: str, description: str, lo: float, hi: float) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox(self)
+        spin.setRange(lo, hi)
+        spin.setSingleStep(0.1)
+        spin.setSuffix(" s")
+        self._name(spin, name, description)
+        return spin
+
+    def _browse_button(self, description: str, slot) -> QPushButton:
+        button = QPushButton("…", self)
+        button.setMaximumWidth(32)
+        self._name(button, description, description)
+        button.clicked.connect(slot)
+        return button
+
+    def _with(self, main: QWidget, extra: QWidget) -> QWidget:
+        box = QWidget(self)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(main, 1)
+        row.addWidget(extra)
+        return box
+
+    @staticmethod
+    def _set_combo_text(combo: QComboBox, items: list[str], value: str) -> None:
+        combo.clear()
+        combo.addItems(items)
+        if value and value not in items:
+            combo.addItem(value)
+        combo.setCurrentText(value)
+
+    @staticmethod
+    def _set_combo_data(combo: QComboBox, value: str) -> None:
+        index = combo.findData(value)
+        combo.setCurrentIndex(max(0, index))
+
+    # ---------------------------------------------------------------- values
+    def load(self, values: Any) -> None:
+        """Fill the form from settings (a Settings or a plain dict of keys)."""
+        get = values.get if hasattr(values, "get") else values.__getitem__
+        self._loaded = {key: get(key) for key in self.keys()}
+        v = self._loaded
+        self._set_combo_text(self.model, catalog_models(), str(v["model.id"]))
+        adapter = v["model.adapter"] or NO_ADAPTER
+        self._set_combo_text(self.adapter, [NO_ADAPTER, *local_adapters()], adapter)
+        self.device.setCurrentText(str(v["device"]))
+        self.quantize.setCurrentText(str(v["quantize"]))
+        self.frames.setValue(int(v["frames"]))
+        self._set_combo_data(self.mode, str(v["mode"]))
+        self._set_combo_text(self.glossary, packaged_glossaries(), str(v["glossary"] or ""))
+        self.top_k.setValue(int(v["top_k"]))
+        self.threshold.setValue(float(v["live.threshold"]))
+        self._set_combo_data(self.segmentation, str(v["live.segmentation"]))
+        self.stride.setValue(int(v["live.stride"]))
+        self.min_sign.setValue(float(v["live.min_sign_s"]))
+        self.max_sign.setValue(float(v["live.max_sign_s"]))
+
+    @staticmethod
+    def keys() -> tuple[str, ...]:
+        return ("model.id", "model.adapter", "device", "quantize", "frames", "mode", "glossary", "top_k",
+                "live.threshold", "live.segmentation", "live.stride", "live.min_sign_s", "live.max_sign_s")
+
+    def values(self) -> dict[str, Any]:
+        adapter = self.adapter.currentText().strip()
+        glossary = self.glossary.currentText().strip()
+        return {
+            "model.id": self.model.currentText().strip(),
+            "model.adapter": None if adapter in {"", NO_ADAPTER} else adapter,
+            "device": self.device.currentText(),
+            "quantize": self.quantize.currentText(),
+            "frames": self.frames.value(),
+            "mode": self.mode.currentData(),
+            "glossary": glossary or None,
+            "top_k": self.top_k.value(),
+            "live.threshold": round(self.threshold.value(), 4),
+            "live.segmentation": self.segmentation.currentData(),
+            "live.stride": self.stride.value(),
+            "live.min_sign_s": round(self.min_sign.value(), 3),
+            "live.max_sign_s": round(self.max_sign.value(), 3),
+        }
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.values().items() if self._loaded.get(k) != v}
+
+    def _apply(self) -> None:
+        changes = self.changes()
+        if changes:
+            self.sig_apply_requested.emit(changes)
+
+    def accept_applied(self, values: dict[str, Any]) -> None:
+        """The window applied these values: they are the new baseline for ``changes``."""
+        self._loaded.update(values)
+
+    # ---------------------------------------------------------------- browsing
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.model.setCurrentText(folder)
+
+    def _browse_adapter(self) -> None:
+        start = str(paths.adapters_dir()) if paths.adapters_dir().is_dir() else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a LoRA adapter folder", start)
+        if folder:
+            self.adapter.setCurrentText(folder)
+
+    def _browse_glossary(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a glossary file", str(Path.home()),
+                                              "Glossaries (*.txt *.yaml *.json);;All files (*)")
+        if path:
+            self.glossary.setCurrentText(path)

@@ -1,0 +1,247 @@
+"""The transcript widget: large words with their confidence, alternatives on click, clear/copy/save/speak."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QListView,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from signdesk.transcript import NOT_SURE, short_time
+from signdesk.ui.speech import Speaker
+from signdesk.ui.transcript_model import TranscriptModel
+
+SAVE_FILTERS = "Text (*.txt);;Subtitles (*.srt);;JSON (*.json)"
+
+
+class WordDelegate(QStyledItemDelegate):
+    """Paints one entry as a chip: the word large, its confidence (or time) small below it."""
+
+    def __init__(self, view: TranscriptView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
+        big = QFont(option.font)
+        big.setPointSizeF(option.font.pointSizeF() * self._view.text_scale)
+        small = QFont(option.font)
+        small.setPointSizeF(max(8.0, option.font.pointSizeF() * 0.9))
+        return big, small
+
+    def _lines(self, index: QModelIndex) -> tuple[str, str, bool]:
+        """The word, the small line under it, and whether we are sure of it.
+
+        Read from the model's entries directly, not through ``index.data()``: besides being faster, a
+        PySide6 6.12 bug loses a reference to None on every ``data()`` call that yields no value.
+        """
+        model = self._view.model_
+        if not 0 <= index.row() < model.rowCount():
+            return "", "", True
+        transcript = model.transcript
+        entry = transcript[index.row()]
+        sure = transcript.is_sure(entry)
+        sub = []
+        if model.show_times:
+            sub.append(short_time(entry.start_s))
+        if entry.score is not None:
+            sub.append(f"{entry.score:.0%}")
+        if not sure:
+            sub.append(NOT_SURE)
+        elif entry.corrected:
+            sub.append("corrected")
+        return transcript.label(entry), " · ".join(sub), sure
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        big, small = self._fonts(option)
+        word, sub, _ = self._lines(index)
+        fm_big, fm_small = QFontMetrics(big), QFontMetrics(small)
+        width = max(fm_big.horizontalAdvance(word), fm_small.horizontalAdvance(sub)) + 20
+        return QSize(max(width, 48), fm_big.height() + fm_small.height() + 14)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        big, small = self._fonts(option)
+        word, sub, sure = self._lines(index)
+        palette = option.palette
+        rect = option.rect.adjusted(2, 2, -2, -2)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(palette.color(QPalette.ColorRole.Mid))
+        painter.setBrush(palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.AlternateBase))
+        painter.drawRoundedRect(rect, 6, 6)
+        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        color = palette.color(text_role)
+        if not sure and not selected:
+            color = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            big.setItalic(True)
+        painter.setPen(color)
+        painter.setFont(big)
+        fm_big = QFontMetrics(big)
+        top = QRect(rect.left(), rect.top() + 4, rect.width(), fm_big.height())
+        painter.drawText(top, Qt.AlignmentFlag.AlignCenter, word)
+        painter.setFont(small)
+        bottom = QRect(rect.left(), top.bottom() + 1, rect.width(), rect.bottom() - top.bottom() - 2)
+        painter.drawText(bottom, Qt.AlignmentFlag.AlignCenter, sub)
+        painter.restore()
+
+
+class TranscriptView(QWidget):
+    """Words as they are interpreted; click one to see its alternatives and correct it."""
+
+    entry_clicked = Signal(int)
+    """(row) the user clicked a word (file mode shows that moment of the video)."""
+    cleared = Signal()
+    """The user cleared the transcript."""
+
+    def __init__(self, model: TranscriptModel, speaker: Speaker | None = None, parent: QWidget | None = None,
+                 *, name: str = "Transcript", can_clear: bool = True) -> None:
+        super().__init__(parent)
+        self.model_ = model
+        self.speaker = speaker
+        self.text_scale = 2.0
+        self.save_dir = Path.home()
+
+        self.list = QListView(self)
+        self.list.setModel(model)
+        self.list.setItemDelegate(WordDelegate(self))
+        self.list.setFlow(QListView.Flow.LeftToRight)
+        self.list.setWrapping(True)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setSpacing(4)
+        self.list.setUniformItemSizes(False)
+        self.list.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        # lay out long transcripts a batch at a time between events: no GUI stall however long it grows
+        self.list.setLayoutMode(QListView.LayoutMode.Batched)
+        self.list.setBatchSize(200)
+        self.list.setAccessibleName(name)
+        self.list.setAccessibleDescription("Interpreted words; activate a word to see alternatives and correct it")
+        self.list.clicked.connect(self._on_clicked)
+        self.list.activated.connect(self._on_clicked)
+
+        self.clear_button = self._button("Clear", "Clear the transcript", self.clear)
+        self.clear_button.setVisible(can_clear)
+        self.copy_button = self._button("Copy", "Copy the transcript as text", self.copy_to_clipboard)
+        self.save_button = self._button("Save…", "Save the transcript as .txt, .srt or .json", self.save_dialog)
+        self.speak_button = self._button("Speak", "Speak the transcript aloud", self.speak_all)
+        self.speak_check = QCheckBox("Speak each word", self)
+        self.speak_check.setAccessibleName("Speak each word")
+        self.speak_check.setAccessibleDescription("Say each word aloud as soon as it is interpreted")
+        self.speak_check.setVisible(False)
+        self.speak_button.setVisible(False)
+
+        buttons = QHBoxLayout()
+        for widget in (self.clear_button, self.copy_button, self.save_button, self.speak_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.speak_check)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+
+        model.rowsInserted.connect(lambda *_: self.list.scrollToBottom())
+        # a merge only changes a confidence figure; a correction changes the word's width: lay out again
+        model.entry_corrected.connect(lambda *_: self.list.scheduleDelayedItemsLayout())
+        self._menu: QMenu | None = None
+        if speaker is not None:
+            speaker.availability_changed.connect(self.set_speech_available)
+
+    def _button(self, text: str, description: str, slot) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setAccessibleName(text.rstrip("…"))
+        button.setAccessibleDescription(description)
+        button.setToolTip(description)
+        button.clicked.connect(slot)
+        return button
+
+    # ---------------------------------------------------------------- actions
+    def set_speech_available(self, available: bool) -> None:
+        self.speak_button.setVisible(available)
+        self.speak_check.setVisible(available)
+
+    def set_text_scale(self, scale: float) -> None:
+        self.text_scale = min(5.0, max(1.0, scale))
+        self.list.scheduleDelayedItemsLayout()
+        self.list.viewport().update()
+
+    def clear(self) -> None:
+        self.model_.clear()
+        self.cleared.emit()
+
+    def copy_to_clipboard(self) -> str:
+        text = self.model_.transcript.to_text()
+        QGuiApplication.clipboard().setText(text.strip())
+        return text
+
+    def save_dialog(self) -> Path | None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Save transcript", str(self.save_dir / "transcript.txt"),
+                                                   SAVE_FILTERS)
+        if not path:
+            return None
+        if not Path(path).suffix:
+            path += {"Subtitles (*.srt)": ".srt", "JSON (*.json)": ".json"}.get(chosen, ".txt")
+        return self.save_to(path)
+
+    def save_to(self, path: str | Path) -> Path | None:
+        try:
+            saved = self.model_.transcript.save(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Save transcript", f"Cannot save {path}: {exc.strerror or exc}")
+            return None
+        self.save_dir = saved.parent
+        return saved
+
+    def speak_all(self) -> None:
+        if self.speaker is not None:
+            sure = [e.text for e in self.model_.transcript.entries if self.model_.transcript.is_sure(e)]
+            self.speaker.say(" ".join(sure))
+
+    # ---------------------------------------------------------------- alternatives
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        self.entry_clicked.emit(index.row())
+        menu = self.alternatives_menu(index.row())
+        menu.popup(self.list.viewport().mapToGlobal(self.list.visualRect(index).bottomLeft() + QPoint(0, 2)))
+
+    def alternatives_menu(self, row: int) -> QMenu:
+        """The menu for one word: its top-k alternatives with confidence, another word, remove."""
+        entry = self.model_.entry(row)
+        if self._menu is not None:
+            self._menu.deleteLater()
+        menu = self._menu = QMenu(self)
+        menu.setAccessibleName(f"Alternatives for {entry.text}")
+        options = list(entry.candidates)
+        if entry.corrected_from and all(t != entry.corrected_from for t, _ in options):
+            options.insert(0, (entry.corrected_from, entry.score or 0.0))
+        for text, score in options:
+            action = menu.addAction(f"{text}    {score:.0%}")
+            action.setCheckable(True)
+            action.setChecked(text == entry.text)
+            action.triggered.connect(lambda _=False, t=text, r=row: self.model_.correct(r, t))
+        if not options:
+            menu.addAction("No alternatives").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Another word…", lambda r=row: self._type_word(r))
+        menu.addAction("Remove", lambda r=row: self.model_.remove(r))
+        return menu
+
+    def _type_word(self, row: int) -> None:
+        text, ok = QInputDialog.getText(self, "Correct the word", "Word:", text=self.model_.entry(row).text)
+        if ok and text.strip():
+            self.model_.correct(row, text.strip())

@@ -1,0 +1,54 @@
+"""The window shows before anything heavy is imported; the commands are wired."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+BUILD = """
+import sys
+from signdesk.ui.app import build_window
+app, window = build_window()
+app.processEvents()
+assert window.isVisible()
+heavy = sorted(m for m in ("torch", "transformers", "decord", "peft", "cv2") if m in sys.modules)
+print("HEAVY:" + ",".join(heavy))
+window.close()
+"""
+
+
+def test_window_shows_before_torch_is_imported(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SIGNDESK_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", BUILD], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY:\n" in out.stdout, out.stdout
+
+
+def test_gui_command_is_registered_and_refuses_a_missing_camera_file(tmp_path, capsys):
+    from signdesk.cli import build_parser, main
+
+    args = build_parser().parse_args(["gui", "--camera-file", "x.mp4"])
+    assert args.camera_file == "x.mp4" and callable(args.handler)
+    assert main(["gui", "--camera-file", str(tmp_path / "missing.mp4")]) == 2
+    assert "missing.mp4" in capsys.readouterr().err
+
+
+def test_bare_signdesk_means_gui():
+    from signdesk.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["gui"]).handler is parser.parse_args(["gui"]).handler
+    args = parser.parse_args([])
+    assert args.command is None  # cli.main then parses [..., "gui"]
+
+
+def test_bench_live_command_is_registered():
+    from signdesk.cli import build_parser
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(["bench", "live", "--seconds", "1"])
+    except SystemExit:
+        args = parser.parse_args(["bench-live", "--seconds", "1"])
+    assert args.seconds == 1.0 and callable(args.handler)
