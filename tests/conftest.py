@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,3 +41,74 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from signdesk.engine.testmodel import make_test_model
 
     return make_test_model(tmp_path_factory.mktemp("tiny-internvl"))
+
+
+THREAD_GRACE_S = 3.0
+
+
+@pytest.fixture
+def no_thread_leaks():
+    """Fail the test if it leaves a Python thread running (after a short grace period to join it).
+
+    Yields the deadline, so a caller can check its own kind of threads (QThreads) against the same one.
+    """
+    before = set(threading.enumerate())
+    box: list[float] = []
+    yield box
+    deadline = time.monotonic() + THREAD_GRACE_S
+    box.append(deadline)
+    leftover = []
+    for thread in threading.enumerate():
+        if thread in before or isinstance(thread, threading._DummyThread) or thread is threading.current_thread():
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            leftover.append(thread.name)
+    if leftover:
+        pytest.fail(f"the test left threads running: {', '.join(leftover)}")
+
+
+class FlakySource:
+    """A fake camera: delivers ``good`` frames, then loses the signal; the next ``refuse`` opens fail.
+
+    One object is shared by every (re)connection the capture thread makes (the factory returns it).
+    """
+
+    bgr = False
+    name = "Flaky camera"
+
+    def __init__(self, good: int = 10, refuse: int = 1, size=(48, 64), fps: float = 100.0) -> None:
+        self.good, self.refuse, self.fps = good, refuse, fps
+        self.opens = self.refused = self.reads = 0
+        self.lost = False
+        self._frame = np.full((*size, 3), 100, np.uint8)
+        self._tick = threading.Event()
+
+    def open(self) -> None:
+        from signdesk.video.camera import CameraError
+
+        self.opens += 1
+        if self.lost and self.refused < self.refuse:
+            self.refused += 1
+            raise CameraError("Flaky camera cannot be opened: is it connected?")
+
+    def read(self):
+        self._tick.wait(1.0 / self.fps)  # pace like a camera, interruptibly
+        if not self.lost and self.reads >= self.good:
+            self.lost = True
+        if self.lost and self.refused < self.refuse:
+            return None
+        self.reads += 1
+        return self._frame
+
+    def close(self) -> None:
+        pass
+
+    def interrupt(self) -> None:
+        self._tick.set()
+
+
+@pytest.fixture
+def flaky_source():
+    """The FlakySource class (a fake camera that gets lost and comes back)."""
+    return FlakySource

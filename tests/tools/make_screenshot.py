@@ -1,6 +1,6 @@
-"""Take docs/screenshot-live.png: the real window under a real X server (Xvfb), with a transcript in it.
+"""Take resources/screenshots/live.png: the real window under a real X server (Xvfb), with a transcript in it.
 
-    xvfb-run -s "-screen 0 1360x820x24" python docs/make_screenshot.py [OUT.png]
+    xvfb-run -s "-screen 0 1360x820x24" python tests/tools/make_screenshot.py [OUT.png]
 
 The camera is a generated video (a moving "hand" between rests), so no one's image is published; the
 model is the tiny random-weight test model, so the words are random picks from a small glossary and
@@ -21,7 +21,8 @@ GLOSSARY = ["hello", "thank you", "help", "yes", "no", "please", "eat", "drink",
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("screenshot-live.png")).resolve()
+    default = Path(__file__).resolve().parents[2] / "resources" / "screenshots" / "live.png"
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else default).resolve()
     tmp = Path(tempfile.mkdtemp(prefix="signdesk-shot-"))
     os.environ["SIGNDESK_HOME"] = str(tmp / "home")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -15,8 +15,8 @@ FPS = 25.0
 
 
 @pytest.fixture(autouse=True)
-def _dangling_threads(monkeypatch):
-    """Fail any test that leaves a thread running: Python threads and QThreads (napari's idea)."""
+def _dangling_threads(monkeypatch, no_thread_leaks):
+    """Fail any test that leaves a thread running: Python threads (the shared fixture) and QThreads."""
     from PySide6.QtCore import QThread
 
     started: list[QThread] = []
@@ -27,16 +27,9 @@ def _dangling_threads(monkeypatch):
         return original_start(self, *args, **kwargs)
 
     monkeypatch.setattr(QThread, "start", tracking_start)
-    before = set(threading.enumerate())
     yield
     deadline = time.monotonic() + THREAD_GRACE_S
     leftover = []
-    for thread in threading.enumerate():
-        if thread in before or isinstance(thread, threading._DummyThread) or thread is threading.current_thread():
-            continue
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            leftover.append(thread.name)
     for qthread in started:
         try:
             if qthread.isRunning() and not qthread.wait(int(max(0.0, deadline - time.monotonic()) * 1000)):
@@ -142,49 +135,6 @@ def camera_video(tmp_path_factory) -> Path:
     from signdesk.video.synth import write_video
 
     return write_video(tmp_path_factory.mktemp("camera") / "signs.mp4", sign_frames(), FPS)
-
-
-class FlakySource:
-    """A fake camera that loses the signal after ``good`` frames and refuses ``refuse`` reopenings."""
-
-    bgr = False
-    name = "Flaky camera"
-    fps = 50.0
-
-    def __init__(self, good: int = 20, refuse: int = 1) -> None:
-        self.good, self.refuse = good, refuse
-        self.opens = self.refused = self.reads = 0
-        self.lost = False
-        self._frame = np.full((60, 80, 3), 90, np.uint8)
-        self._tick = threading.Event()
-
-    def open(self) -> None:
-        from signdesk.video.camera import CameraError
-
-        self.opens += 1
-        if self.lost and self.refused < self.refuse:
-            self.refused += 1
-            raise CameraError("Flaky camera cannot be opened: is it connected?")
-
-    def read(self):
-        self._tick.wait(0.02)
-        if not self.lost and self.reads >= self.good:
-            self.lost = True
-        if self.lost and self.refused < self.refuse:
-            return None
-        self.reads += 1
-        return self._frame
-
-    def close(self) -> None:
-        pass
-
-    def interrupt(self) -> None:
-        self._tick.set()
-
-
-@pytest.fixture
-def flaky_source():
-    return FlakySource
 
 
 # ------------------------------------------------------------------------------------------ the window

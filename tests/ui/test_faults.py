@@ -6,7 +6,7 @@ import numpy as np
 
 
 def test_camera_lost_mid_stream_is_shown_retried_and_recovered(make_window, qtbot, fake_interpreter, flaky_source):
-    source = flaky_source(good=20, refuse=1)
+    source = flaky_source(good=20, refuse=1, size=(60, 80), fps=50.0)
     window = make_window(interpreter=fake_interpreter, source_factory=lambda: source)
     live = window.live
     states = []
