@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import platform
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ class DeviceChoice:
     dtype: str  # bfloat16 | float16 | float32
     reason: str
     detail: str = ""  # e.g. the GPU's name
+    index: int = 0  # the CUDA GPU: this process's LOCAL_RANK under accelerate launch / torchrun
 
     def torch_device(self) -> Any:
         """The object to pass to ``.to()``: a string, or DirectML's own device object."""
@@ -33,7 +35,7 @@ class DeviceChoice:
             import torch_directml
 
             return torch_directml.device()
-        return "cuda:0" if self.name == "cuda" else self.name
+        return f"cuda:{self.index}" if self.name == "cuda" else self.name
 
     def torch_dtype(self) -> Any:
         import torch
@@ -92,7 +94,8 @@ def choose_device(requested: str = "auto") -> DeviceChoice:
         if ok:
             dtype = "bfloat16" if bf16 else "float16"
             why = "bf16 supported" if bf16 else "this GPU has no bf16, so fp16"
-            return DeviceChoice("cuda", dtype, f"CUDA GPU found ({why})", name)
+            local_rank = int(os.environ.get("LOCAL_RANK", "0") or 0)  # one GPU per process when distributed
+            return DeviceChoice("cuda", dtype, f"CUDA GPU found ({why})", name, index=local_rank)
         if requested == "cuda":
             raise DeviceError("device 'cuda' asked for, but torch sees no CUDA GPU; use --device auto or cpu")
     if requested in ("auto", "mps"):

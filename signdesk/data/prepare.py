@@ -175,7 +175,7 @@ def _dedupe(clips: list[_Clip], glossary: Glossary, official_first: bool
     return kept, dropped, stats
 
 
-def _content_hash(glosses: list[str], rows: list[ClipRow]) -> str:
+def content_hash(glosses: list[str], rows: list[ClipRow]) -> str:
     """sha256 of the glossary and every row's identity, bytes, label, split and range; paths excluded."""
     digest = hashlib.sha256()
     digest.update(json.dumps(glosses, ensure_ascii=False).encode())
@@ -281,7 +281,7 @@ def prepare_dataset(index: WlaslIndex, glossary: Glossary, videos: str | os.Path
         "dropped_glosses": dropped_glosses,
         "per_gloss": {g: {s: per_gloss[g][s] for s in SPLIT_FILES} for g in kept_glosses},
         "files": {**SPLIT_FILES, "dropped": DROPPED_FILE},
-        "content_hash": _content_hash(kept_glosses, all_rows),
+        "content_hash": content_hash(kept_glosses, all_rows),
     }
     if should_stop():
         raise Stopped()

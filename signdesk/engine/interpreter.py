@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from signdesk.engine.adapters import AdapterSet
+from signdesk.engine.adapters import AdapterSet, read_metadata
 from signdesk.engine.loader import LoadedModel
 from signdesk.engine.prompts import PromptSpec, answer_token_ids, clean_answer, render_prompt
 from signdesk.errors import ConfigError, VideoError
@@ -90,6 +90,7 @@ class Interpreter:
         self.loaded = loaded
         self.prompt = prompt
         self.num_frames = num_frames
+        self._configured = (prompt, num_frames)  # what settings asked for, restored without an adapter
         self.max_new_tokens = max_new_tokens
         self.score_batch_size = score_batch_size
         self.adapters = AdapterSet(loaded.model, loaded.model_id)
@@ -138,20 +139,39 @@ class Interpreter:
                 self.top_k = max(1, int(top_k))
             if num_frames is not None:
                 self.num_frames = int(num_frames)
+                self._configured = (self._configured[0], self.num_frames)
 
     def _tokenize_glossary(self, words: list[str]) -> _Vocab:
         tokenizer = self.loaded.tokenizer
         return _Vocab(list(words), [answer_token_ids(tokenizer, w) for w in words])
 
     def set_adapter(self, adapter: str | Path | None) -> str | None:
-        """Switch to an adapter folder (loaded once, then cached) or to None, the plain base model."""
+        """Switch to an adapter folder (loaded once, then cached) or to None, the plain base model.
+
+        An adapter runs with the prompt and frame count it was trained with (its ``signdesk.json``):
+        anything else would show it inputs unlike those it learnt from.
+        """
         with self._lock:
             if adapter is None or adapter == "":
                 self.adapters.activate(None)
+                self._use_profile(*self._configured)
                 return None
             name = self.adapters.load(adapter)
             self.adapters.activate(name)
+            prompt, frames = self._configured
+            meta = read_metadata(self.adapters.paths[name])
+            if isinstance(meta.get("prompt"), dict) and meta["prompt"].get("user"):
+                prompt = PromptSpec(system=str(meta["prompt"].get("system") or ""), user=str(meta["prompt"]["user"]))
+            if isinstance(meta.get("frames"), int) and meta["frames"] > 0:
+                frames = meta["frames"]
+            if (prompt, frames) != self._configured:
+                log.info("adapter %s: using its training prompt and %d frames", name, frames)
+            self._use_profile(prompt, frames)
             return name
+
+    def _use_profile(self, prompt: PromptSpec, num_frames: int) -> None:
+        self.prompt, self.num_frames = prompt, num_frames
+        self._prompt_text = render_prompt(self.loaded.processor, prompt)
 
     # ----------------------------------------------------------------- interpretation
     def interpret_video(self, path: str | Path, frame_start: int = 1, frame_end: int = -1) -> Result:

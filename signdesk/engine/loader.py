@@ -108,7 +108,7 @@ def load_model(
         "attn_implementation": _attention_implementation(choice),
     }
     if quant_config is not None:
-        kwargs.update(quantization_config=quant_config, device_map={"": 0})
+        kwargs.update(quantization_config=quant_config, device_map={"": choice.index})
     try:
         model = AutoModelForImageTextToText.from_pretrained(folder, **kwargs)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:

@@ -102,3 +102,17 @@ def test_pickled_or_missing_adapters_are_refused(interpreter, tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(ModelError, match="not a PEFT adapter"):
         interpreter.set_adapter(tmp_path / "plain")
+
+
+def test_an_adapter_runs_with_the_prompt_and_frames_it_was_trained_with(interpreter, tiny_model_dir, tmp_path):
+    trained = make_adapter(tiny_model_dir, tmp_path / "trained", 6, meta={
+        "frames": 2, "prompt": {"system": "", "user": "Name the ASL sign."},
+    })
+    before = (interpreter.num_frames, interpreter.prompt)
+    interpreter.set_adapter(trained)
+    assert interpreter.num_frames == 2 and interpreter.prompt.user == "Name the ASL sign."
+    inputs = interpreter.prepare_inputs(np.zeros((2, 64, 64, 3), np.uint8))
+    text = interpreter.loaded.tokenizer.decode(inputs["input_ids"][0])
+    assert "Name the ASL sign." in text and text.count("<img>") == 2
+    interpreter.set_adapter(None)
+    assert (interpreter.num_frames, interpreter.prompt) == before

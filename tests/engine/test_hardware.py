@@ -112,3 +112,11 @@ def test_probe_reports_every_device(no_gpu):
     report = hardware.probe()
     assert set(report) == {"cuda", "mps", "directml", "cpu"}
     assert report["cpu"]["available"] and not report["cuda"]["available"]
+
+
+def test_each_process_of_a_distributed_launch_gets_its_own_gpu(no_gpu, monkeypatch):
+    fake_cuda(monkeypatch, bf16=True)
+    assert hardware.choose_device("auto").torch_device() == "cuda:0"
+    monkeypatch.setenv("LOCAL_RANK", "1")  # set by accelerate launch / torchrun
+    choice = hardware.choose_device("auto")
+    assert (choice.index, choice.torch_device()) == (1, "cuda:1")

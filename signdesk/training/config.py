@@ -1,0 +1,163 @@
+"""The training configuration: defaults < ``--config FILE`` (YAML or JSON) < command-line flags.
+
+Every key is declared once, with its check, so a wrong key or value in a config file is refused
+before a model is loaded, naming the file, the key and what is allowed. The resolved configuration is
+saved beside the adapter (``train_config.json``), which is also what ``--resume`` continues with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from signdesk.errors import ConfigError
+
+CONFIG_FILE = "train_config.json"
+DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+SCHEDULERS = ("cosine", "linear", "constant_with_warmup")
+
+
+@dataclass
+class LoraSettings:
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    # Short names are applied to the language model only (never the vision tower); a string is a full
+    # PEFT regular expression over module names, for anything else (e.g. the multimodal projector).
+    target_modules: list[str] | str = field(default_factory=lambda: list(DEFAULT_TARGETS))
+
+
+@dataclass
+class TrainConfig:
+    frames: int | None = None  # None: the settings' ``frames``, i.e. what live use samples
+    epochs: float = 3.0
+    max_steps: int = 0  # > 0 overrides epochs
+    batch_size: int = 4
+    grad_accum: int = 4
+    learning_rate: float = 2e-4
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    quantize: str = "none"  # 4bit: QLoRA (NF4, CUDA only)
+    gradient_checkpointing: bool | str = "auto"  # auto: on for GPUs, off on the CPU
+    jitter: float = 0.1  # training only: up to this share of a clip's range is cut at each end
+    # Epochs without a better val result (higher top-1, or the same top-1 with a lower loss); 0: off.
+    early_stopping_patience: int = 3
+    max_eval_clips: int = 0  # 0: all of val every epoch
+    save_total_limit: int = 2
+    logging_steps: int = 5
+    dataloader_workers: int = 0
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_overrides(self, flat: Mapping[str, Any], source: str = "command line") -> TrainConfig:
+        values = _flatten(self.to_dict())
+        values.update(validate({k: v for k, v in flat.items() if v is not None}, source))
+        return _build(values)
+
+
+def _check(kind: type | tuple[type, ...], allowed: str, test: Callable[[Any], bool] = lambda v: True):
+    return (kind, allowed, test)
+
+
+_INT_POS = _check(int, "an integer of 1 or more", lambda v: v >= 1)
+_INT_NONNEG = _check(int, "an integer of 0 or more", lambda v: v >= 0)
+SCHEMA: dict[str, tuple[Any, str, Callable[[Any], bool]]] = {
+    "frames": _check((int, type(None)), "an integer from 1 to 64, or null", lambda v: v is None or 1 <= v <= 64),
+    "epochs": _check((int, float), "a number above 0", lambda v: v > 0),
+    "max_steps": _INT_NONNEG,
+    "batch_size": _INT_POS,
+    "grad_accum": _INT_POS,
+    "learning_rate": _check((int, float), "a number above 0 and below 1", lambda v: 0 < v < 1),
+    "lr_scheduler": _check(str, " | ".join(SCHEDULERS), lambda v: v in SCHEDULERS),
+    "warmup_ratio": _check((int, float), "a number from 0 to 0.5", lambda v: 0 <= v <= 0.5),
+    "weight_decay": _check((int, float), "a number from 0 to 1", lambda v: 0 <= v <= 1),
+    "max_grad_norm": _check((int, float), "a number of 0 or more (0 = no clipping)", lambda v: v >= 0),
+    "lora.rank": _INT_POS,
+    "lora.alpha": _INT_POS,
+    "lora.dropout": _check((int, float), "a number from 0 to 0.9", lambda v: 0 <= v <= 0.9),
+    "lora.target_modules": _check(
+        (list, str), "a list of module names (q_proj, ...) or one regular expression",
+        lambda v: bool(v) and (isinstance(v, str) or all(isinstance(x, str) and x for x in v)),
+    ),
+    "quantize": _check(str, "none | 4bit", lambda v: v in ("none", "4bit")),
+    "gradient_checkpointing": _check((bool, str), "true, false or auto", lambda v: v in (True, False, "auto")),
+    "jitter": _check((int, float), "a number from 0 to 0.4", lambda v: 0 <= v <= 0.4),
+    "early_stopping_patience": _INT_NONNEG,
+    "max_eval_clips": _INT_NONNEG,
+    "save_total_limit": _INT_POS,
+    "logging_steps": _INT_POS,
+    "dataloader_workers": _INT_NONNEG,
+    "seed": _INT_NONNEG,
+}
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def validate(flat: Mapping[str, Any], source: str) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for name, value in flat.items():
+        if name not in SCHEMA:
+            raise ConfigError(f"{source}: unknown training setting '{name}' (known: {', '.join(SCHEMA)})")
+        kinds, allowed, test = SCHEMA[name]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        wrong_bool = isinstance(value, bool) and bool not in kinds
+        if not isinstance(value, kinds) or wrong_bool or not test(value):
+            raise ConfigError(f"{source}: training setting '{name}' must be {allowed} (got {value!r})")
+        checked[name] = float(value) if float in kinds and isinstance(value, int) and not wrong_bool else value
+    return checked
+
+
+def _build(flat: Mapping[str, Any]) -> TrainConfig:
+    lora = {k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith("lora.")}
+    top = {k: v for k, v in flat.items() if not k.startswith("lora.")}
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in top.items() if k in names}, lora=LoraSettings(**lora))
+
+
+def from_dict(data: Mapping[str, Any], source: str) -> TrainConfig:
+    return _build({**_flatten(TrainConfig().to_dict()), **validate(_flatten(data), source)})
+
+
+def load_config(path: str | Path | None) -> TrainConfig:
+    """The defaults, with a YAML or JSON file's keys on top (nested ``lora:`` or dotted ``lora.rank``)."""
+    if path is None:
+        return TrainConfig()
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the training config ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"{path}: not valid YAML; fix the file") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: a training config is a mapping of settings to values")
+    return from_dict(data, str(path))
