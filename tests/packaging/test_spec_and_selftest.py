@@ -74,5 +74,5 @@ def test_self_test_passes_from_source(tmp_path):
                           timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert [line.split()[1] for line in lines[:-1]] == ["model", "interpret", "job", "window"]
+    assert [line.split()[1] for line in lines[:-1]] == ["model", "interpret", "training", "window"]
     assert all(line.startswith("ok ") for line in lines[:-1]) and lines[-1] == "self-test passed"
