@@ -122,6 +122,8 @@ def test_rotation_metadata_is_applied(tmp_path, numbered, backend):
     assert ok and np.abs(cv2.cvtColor(shown, cv2.COLOR_BGR2RGB).astype(int) - first).mean() < 2
     stored = np.rot90(clip.frames, k=info.rotation // 90, axes=(1, 2))  # undo: back to the stored landscape
     assert numbers(stored) == clip.indices
+    small = decode.read_clip(rotated, 4, size=(120, 160))  # resized as displayed: portrait stays portrait
+    assert small.frames.shape[1:3] == (160, 120)
 
 
 @needs_ffmpeg
