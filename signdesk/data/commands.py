@@ -19,6 +19,29 @@ from signdesk.jobs.events import EXIT_FINISHED as EXIT_OK
 DEFAULT_GLOSSARY = "core-320"
 
 
+def cmd_fetch_index(args: argparse.Namespace) -> int:
+    """Download the WLASL index (about 12 MB) from its public URL, with JSON-lines progress if asked."""
+    from signdesk.data.events import Stopped, StopToken
+    from signdesk.data.index_download import WLASL_INDEX_URL, download_index
+    from signdesk.jobs.events import EXIT_STOPPED, EventWriter
+
+    stop = StopToken(args.stop_file)
+    with EventWriter(args.events) as events:
+        events.emit("start", url=args.url)
+
+        def progress(done: int, total: int | None) -> None:
+            events.emit("progress", bytes=done, total=total, fraction=(done / total) if total else None)
+
+        try:
+            result = download_index(args.out, args.url or WLASL_INDEX_URL, progress=progress, should_stop=stop.is_set)
+        except Stopped:
+            events.emit("stopped")
+            return EXIT_STOPPED
+        events.emit("finished", path=str(result.path), bytes=result.bytes, sha256=result.sha256)
+    print(f"saved the WLASL index to {result.path} ({result.bytes / 1e6:.1f} MB, sha256 {result.sha256[:12]}…)")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser("data", help="WLASL data: stats, glossaries, download, trim, prepare",
                                  description="Turn the WLASL index into a clean, reproducible dataset. "
@@ -30,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="refuse an index with any malformed entry")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser("fetch-index", help="download WLASL_v0.3.json from its public URL")
+    p.add_argument("--out", default="WLASL_v0.3.json", help="where to save it (default: ./WLASL_v0.3.json)")
+    p.add_argument("--url", default=None, help="another address of the same file")
+    p.add_argument("--events", help="JSON-lines progress file ('-' for stdout)")
+    p.add_argument("--stop-file", help="stop cleanly when this file appears")
+    p.set_defaults(handler=cmd_fetch_index)
 
     g = sub.add_parser("glossary", help="list, show or check glossaries")
     gsub = g.add_subparsers(dest="glossary_command", metavar="ACTION", required=True)

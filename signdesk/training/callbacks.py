@@ -22,8 +22,7 @@ from transformers import TrainerCallback
 
 from signdesk.atomicio import atomic_write_json
 from signdesk.jobs.events import EventWriter, StopFlag
-
-CHECKPOINT_MARK = "signdesk-complete.json"
+from signdesk.training.metadata import CHECKPOINT_MARK
 
 
 class RunLog:

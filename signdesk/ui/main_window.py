@@ -21,6 +21,7 @@ from signdesk.ui.model_banner import ModelBanner
 from signdesk.ui.settings_panel import RELOAD_KEYS, SettingsPanel
 from signdesk.ui.speech import Speaker
 from signdesk.ui.status_bar import StatusBar
+from signdesk.ui.training_tab import TrainingTab
 from signdesk.ui.workers import EngineInfo, EngineWorker, Loader, TaskRunner
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ SHORTCUTS = (
     ("Ctrl++ / Ctrl+-", "Larger / smaller transcript text"),
     ("Ctrl+,", "Show or hide the settings"),
     ("Esc", "Cancel interpreting a video file"),
-    ("Ctrl+1 / Ctrl+2", "Live tab / File tab"),
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Live tab / File tab / Training tab"),
+    ("Alt+Left / Alt+Right", "Training: previous / next step"),
     ("F1", "This list"),
     ("Ctrl+Q", "Quit"),
 )
@@ -91,6 +93,8 @@ class MainWindow(QMainWindow):
         self.tabs.setAccessibleName("Modes")
         self.tabs.addTab(self.live, "&Live")
         self.tabs.addTab(self.files, "&File")
+        self.training = TrainingTab(settings, self.runner, self)
+        self.tabs.addTab(self.training, "&Training")
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -150,6 +154,8 @@ class MainWindow(QMainWindow):
         self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
         self.act_live_tab = self._action("&Live tab", lambda: self.tabs.setCurrentWidget(self.live), "Ctrl+1")
         self.act_file_tab = self._action("&File tab", lambda: self.tabs.setCurrentWidget(self.files), "Ctrl+2")
+        self.act_training_tab = self._action("&Training tab", lambda: self.tabs.setCurrentWidget(self.training),
+                                             "Ctrl+3")
         self.act_reload = self._action("&Reload model", self.reload_model)
         self.act_download = self._action("&Download model", self.download_model)
         self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
@@ -166,7 +172,8 @@ class MainWindow(QMainWindow):
         menu = bar.addMenu("&Live")
         menu.addActions([self.act_start, self.act_speak, self.act_cancel])
         menu = bar.addMenu("&View")
-        menu.addActions([self.act_live_tab, self.act_file_tab, self.act_bigger, self.act_smaller, self.act_settings])
+        menu.addActions([self.act_live_tab, self.act_file_tab, self.act_training_tab, self.act_bigger, self.act_smaller,
+                         self.act_settings])
         menu = bar.addMenu("&Model")
         menu.addActions([self.act_reload, self.act_download])
         menu = bar.addMenu("&Help")
@@ -196,6 +203,7 @@ class MainWindow(QMainWindow):
         self.live.running_changed.connect(self._on_running_changed)
         self.live.transcript.speak_check.toggled.connect(self._on_speak_toggled)
         self.settings_panel.sig_apply_requested.connect(self.apply_settings)
+        self.training.sig_use_adapter_requested.connect(self.use_adapter)
         self.speaker.availability_changed.connect(self.act_speak.setEnabled)
 
     # ---------------------------------------------------------------- start and stop
@@ -226,6 +234,7 @@ class MainWindow(QMainWindow):
         deadline = time.monotonic() + timeout
         self._status_timer.stop()
         self.speaker.stop()
+        self.training.shutdown()  # before the task thread stops: it saves the wizard; its jobs go on
         self.engine.stop()
         self.runner.stop()
         ok = self.live.shutdown(min(2.0, timeout / 2))
@@ -383,6 +392,14 @@ class MainWindow(QMainWindow):
         self.files.set_threshold(float(self.settings["live.threshold"]))
         self.status.showMessage("Settings applied and saved.", 4000)
         return True
+
+    def use_adapter(self, changes: dict[str, Any]) -> None:
+        """The Training tab's "use": apply the adapter (and its glossary, frames) as the settings panel would."""
+        adapter = str(changes.get("model.adapter") or "")
+        ok = self.apply_settings(changes)
+        self.training.adapter_applied(adapter, ok)
+        if ok:
+            self.tabs.setCurrentWidget(self.live)
 
     def _save_settings(self) -> None:
         try:

@@ -114,3 +114,22 @@ def test_trim_cuts_youtube_instances_from_whole_videos_already_downloaded(wl, cl
     assert main(["data", "trim", "--wlasl", str(path), "--raw", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "no such folder" in capsys.readouterr().err
 
+
+
+def test_fetch_index_command(server, tmp_path, capsys):
+    import json as _json
+
+    from signdesk.cli import main as cli_main
+    from signdesk.data.loopback import Route
+
+    body = _json.dumps([{"gloss": "book", "instances": []}]).encode()
+    url = server.add("/WLASL_v0.3.json", Route(body=body, content_type="application/json"))
+    out, events = tmp_path / "index.json", tmp_path / "events.jsonl"
+    assert cli_main(["data", "fetch-index", "--url", url, "--out", str(out), "--events", str(events)]) == 0
+    assert out.read_bytes() == body
+    kinds = [_json.loads(line)["event"] for line in events.read_text().splitlines()]
+    assert kinds[0] == "start" and kinds[-1] == "finished" and "progress" in kinds
+    assert "saved the WLASL index" in capsys.readouterr().out
+    missing = server.add("/gone.json", Route(status=404))
+    assert cli_main(["data", "fetch-index", "--url", missing, "--out", str(tmp_path / "x.json")]) == 2
+    assert "signdesk: error:" in capsys.readouterr().err and not (tmp_path / "x.json").exists()

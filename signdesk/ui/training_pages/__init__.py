@@ -1,0 +1,1 @@
+"""The Training tab's pages, one widget per module: index, glossary, download, prepare, fine-tune, evaluate, use."""

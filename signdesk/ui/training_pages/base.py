@@ -1,0 +1,106 @@
+"""What every wizard page has: a heading and explanation, a scrolling body, and a "complete" flag.
+
+Pages talk to the tab through ``WizardHost`` (the state, the app's settings, the task thread, starting
+jobs), never through each other's widgets, so each page can be built and tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+
+from signdesk.jobs.wizard_state import STEP_TITLES, STEPS
+from signdesk.ui.training_pages.common import heading, hint
+
+if TYPE_CHECKING:
+    from signdesk.jobs.wizard_state import WizardState
+    from signdesk.ui.job_panel import JobPanel
+    from signdesk.ui.workers import TaskRunner
+
+
+class WizardHost(Protocol):
+    """The Training tab, as its pages see it."""
+
+    state: WizardState
+    settings: Any
+    runner: TaskRunner | None
+
+    def save_soon(self) -> None:
+        """The state changed: save it shortly (debounced, off the GUI thread)."""
+
+    def start_job(self, step: str, argv: list[str], panel: JobPanel,
+                  before: Callable[[], object] | None = None) -> bool:
+        """Start ``signdesk ARGV`` as ``step``'s job, followed by ``panel``; False when refused at once.
+
+        ``before`` runs on the task thread just before the job starts (to write its config file).
+        """
+        ...
+
+    def request_use(self, changes: dict[str, Any]) -> None:
+        """Ask the window to switch the Live tab to these settings (an adapter and its glossary)."""
+
+    def refresh_steps(self) -> None:
+        """Some page's completeness or job status changed: update the step list and buttons."""
+
+    def step_complete(self, step: str) -> bool:
+        """Whether an earlier step is done (its page is complete)."""
+        ...
+
+
+class WizardPage(QWidget):
+    """A page of the wizard. Subclasses fill ``self.body`` and keep ``complete`` up to date."""
+
+    step = ""
+    completion_changed = Signal(bool)
+    """(complete) whether this step is done, so the user can go on to the next one."""
+
+    def __init__(self, host: WizardHost, intro: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self._complete = False
+        title = f"{STEPS.index(self.step) + 1} · {STEP_TITLES[self.step]}"
+        self.setAccessibleName(f"Step {title}")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget(scroll)
+        self.body = QVBoxLayout(inner)
+        self.body.setContentsMargins(12, 8, 12, 8)
+        self.body.setSpacing(8)
+        self.title = heading(title, inner)
+        self.body.addWidget(self.title)
+        self.intro = hint(intro, inner)
+        self.body.addWidget(self.intro)
+        scroll.setWidget(inner)
+        outer.addWidget(scroll)
+        self.inner = inner
+
+    @property
+    def state(self) -> WizardState:
+        return self.host.state
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    def set_complete(self, value: bool) -> None:
+        if value != self._complete:
+            self._complete = value
+            self.completion_changed.emit(value)
+
+    @property
+    def panel(self) -> JobPanel | None:
+        """The page's job panel, for pages that run a job."""
+        return None
+
+    def refresh(self) -> None:
+        """Re-read what the state and the disk say (the page became current, or an earlier step changed)."""
+
+    def shutdown(self) -> None:
+        """The window closes: stop timers and child processes of this page (jobs go on)."""

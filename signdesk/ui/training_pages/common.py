@@ -1,0 +1,109 @@
+"""Small helpers the Training tab's pages share: accessible names, headings, number formats."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
+
+#: Glosses with fewer training clips than this are called thin (the prepare page warns about them).
+THIN_TRAIN_CLIPS = 5
+
+
+def named(widget: QWidget, name: str, tip: str = "") -> QWidget:
+    """Give ``widget`` an accessible name (what a screen reader says) and, optionally, a tooltip."""
+    widget.setAccessibleName(name)
+    if tip:
+        widget.setToolTip(tip)
+        widget.setAccessibleDescription(tip)
+    return widget
+
+
+def table_view(model: QAbstractItemModel, name: str, parent: QWidget | None = None, *,
+               sortable: bool = False, stretch: bool = False, stretch_column: int | None = None) -> QTableView:
+    """A read-only table with named headers (screen readers announce the headers too)."""
+    view = QTableView(parent)
+    view.setModel(model)
+    view.setAccessibleName(name)
+    view.setSortingEnabled(sortable)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().hide()
+    view.verticalHeader().setAccessibleName(f"{name}: rows")
+    header = view.horizontalHeader()
+    header.setAccessibleName(f"{name}: columns")
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch if stretch else QHeaderView.ResizeMode.ResizeToContents)
+    if stretch_column is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+    if sortable:
+        view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    return view
+
+
+def heading(text: str, parent: QWidget | None = None) -> QLabel:
+    label = QLabel(text, parent)
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * 1.35)
+    font.setBold(True)
+    label.setFont(font)
+    label.setAccessibleName(text)
+    return label
+
+
+def hint(text: str, parent: QWidget | None = None) -> QLabel:
+    """A paragraph of explanation in a quieter colour, wrapped, with links opening in the browser."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setOpenExternalLinks(True)
+    label.setStyleSheet("color: #4a4a4a;")
+    label.setAccessibleName(plain(text))
+    return label
+
+
+def plain(html: str) -> str:
+    """Text without tags and entities, for accessible names."""
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def status_label(parent: QWidget | None = None, name: str = "Status") -> QLabel:
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setAccessibleName(name)
+    return label
+
+
+def duration(seconds: float | None) -> str:
+    """``4 min 10 s``, ``2 h 05 min``; ``—`` when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "—"
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def warn_html(text: str) -> str:
+    return f"<span style='color:#a15c00'>&#9888; {text}</span>"
+
+
+def ok_html(text: str) -> str:
+    return f"<span style='color:#1e7b34'>&#10003; {text}</span>"
+
+
+def error_html(text: str) -> str:
+    return f"<span style='color:#b00020'>&#10007; {text}</span>"
