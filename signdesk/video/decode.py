@@ -247,9 +247,15 @@ def read_clip(
     t0 = time.perf_counter()
     spath = _check_file(path)
     _open_container(spath)  # screens out unreadable files quietly
+    frames = None
     if _have_decord():
-        frames, indices, fps = _read_decord(spath, num_frames, frame_start, frame_end)
-    else:
+        try:
+            frames, indices, fps = _read_decord(spath, num_frames, frame_start, frame_end)
+        except VideoError:
+            frames = None  # decord gives up on some files OpenCV reads (e.g. very small MPEG-4 frames)
+        if frames is not None and (frames.ndim != 4 or frames.shape[-1] != 3):
+            frames = None  # ... or hands back malformed frames (4 channels at 48 px wide)
+    if frames is None:
         count, fps = _opencv_frame_count(spath)
         if count < 1:
             raise VideoError(f"{spath}: the video has no frames")

@@ -182,3 +182,10 @@ def test_real_sample_clips_decode(shared_data):
         clip = decode.read_clip(path, 8, size=(448, 448))
         assert clip.frames.shape == (8, 448, 448, 3)
         assert clip.frames.std() > 1  # real pictures, not blank frames
+
+
+def test_tiny_frames_decord_cannot_read_fall_back_to_opencv(tmp_path):
+    tiny = synth.write_video(tmp_path / "tiny.mp4", np.stack([synth.numbered_frame(i, 48, 48) for i in range(20)]))
+    clip = decode.read_clip(tiny, 4, 3, 18)
+    assert clip.frames.shape == (4, 48, 48, 3)
+    assert numbers(clip.frames) == clip.indices
