@@ -257,9 +257,10 @@ class EngineWorker(QObject):
         self.info = None
         last_emit = [0.0]
 
-        def progress(stage: str, fraction: float, message: str) -> None:
+        def progress(stage: str, fraction: float | None, message: str) -> None:
             now = time.monotonic()
-            if now - last_emit[0] >= 0.05 or fraction >= 1.0:  # throttle: a download reports often
+            done = fraction is not None and fraction >= 1.0
+            if now - last_emit[0] >= 0.05 or done or fraction is None:  # throttle: a download reports often
                 last_emit[0] = now
                 self.load_progressed.emit(str(stage), float(fraction if fraction is not None else -1.0), str(message))
 

@@ -115,3 +115,20 @@ def test_display_path_copies_frames_with_their_stride(qtbot):
     big[:, :, 1] = np.arange(20, dtype=np.uint8)[None, :]
     crop = rgb_to_qimage(big[2:8, 5:15])  # a view whose rows are 60 bytes apart
     assert crop.width() == 10 and crop.pixelColor(9, 5).green() == 14
+
+
+def test_a_download_then_a_load_of_unknown_length_reports_both(make_window, qtbot, fake_interpreter):
+    """The real loader reports download fractions, then "load" with no fraction, moments apart."""
+    def load(settings, progress, allow_download):
+        progress("download", 0.5, "downloading")
+        progress("download", 1.0, "downloaded")
+        progress("load", None, "loading")
+        return fake_interpreter
+
+    window = make_window(start=False, loader=load)
+    seen = []
+    window.engine.load_progressed.connect(lambda stage, fraction, message: seen.append((stage, fraction)))
+    with qtbot.waitSignal(window.engine.loaded, timeout=10_000):
+        window.start()
+    qtbot.waitUntil(lambda: ("load", -1.0) in seen, timeout=5_000)
+    assert ("download", 1.0) in seen
