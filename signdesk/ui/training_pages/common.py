@@ -7,7 +7,17 @@ import re
 
 from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 
 #: Glosses with fewer training clips than this are called thin (the prepare page warns about them).
 THIN_TRAIN_CLIPS = 5
@@ -20,6 +30,22 @@ def named(widget: QWidget, name: str, tip: str = "") -> QWidget:
         widget.setToolTip(tip)
         widget.setAccessibleDescription(tip)
     return widget
+
+
+def add_folder_row(form: QFormLayout, parent: QWidget, label: str, name: str, tip: str,
+                   browse_name: str) -> tuple[QLineEdit, QPushButton]:
+    """A labelled folder field with a Browse… button, added to ``form``; the caller connects both."""
+    edit = QLineEdit(parent)
+    named(edit, name, tip)
+    button = QPushButton("&Browse…", parent)
+    named(button, browse_name)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    caption = QLabel(label, parent)
+    caption.setBuddy(edit)
+    form.addRow(caption, row)
+    return edit, button
 
 
 def table_view(model: QAbstractItemModel, name: str, parent: QWidget | None = None, *,

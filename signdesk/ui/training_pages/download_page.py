@@ -21,8 +21,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QTableView,
@@ -36,7 +34,7 @@ from signdesk.ui.disclosure_button import DisclosureButton
 from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import duration, named, status_label, table_view, warn_html
+from signdesk.ui.training_pages.common import add_folder_row, duration, named, status_label, table_view, warn_html
 
 INTRO = (
     "The clips are fetched from the sites listed in the index, a few at a time and politely per site. "
@@ -73,18 +71,11 @@ class DownloadPage(WizardPage):
         self._reset_run()
 
         form = QFormLayout()
-        folder_row = QHBoxLayout()
-        self.folder_edit = QLineEdit(self.inner)
-        named(self.folder_edit, "Download folder", "Clips and manifest.jsonl go here; it can be shared by glossaries")
+        self.folder_edit, self.browse_button = add_folder_row(
+            form, self.inner, "&Folder:", "Download folder",
+            "Clips and manifest.jsonl go here; it can be shared by glossaries", "Choose the download folder")
         self.folder_edit.editingFinished.connect(self._on_folder_edited)
-        self.browse_button = QPushButton("&Browse…", self.inner)
-        named(self.browse_button, "Choose the download folder")
         self.browse_button.clicked.connect(self.browse)
-        folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(self.browse_button)
-        folder_label = QLabel("&Folder:", self.inner)
-        folder_label.setBuddy(self.folder_edit)
-        form.addRow(folder_label, folder_row)
         self.workers = QSpinBox(self.inner)
         self.workers.setRange(1, 32)
         named(self.workers, "Workers", "Downloads at once (over all sites)")

@@ -15,9 +15,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,6 +28,7 @@ from signdesk.ui.rows_model import RowsModel
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
 from signdesk.ui.training_pages.common import (
     THIN_TRAIN_CLIPS,
+    add_folder_row,
     named,
     ok_html,
     status_label,
@@ -78,18 +76,11 @@ class PreparePage(WizardPage):
         self.min_per_gloss.setMaximumWidth(140)
         self.min_per_gloss.valueChanged.connect(lambda v: self._set("min_per_gloss", v))
         form.addRow("Fewest clips &per sign:", self.min_per_gloss)
-        row = QHBoxLayout()
-        self.folder_edit = QLineEdit(self.inner)
-        named(self.folder_edit, "Dataset folder", "Where the split manifests go (empty: chosen for you)")
+        self.folder_edit, self.browse_button = add_folder_row(
+            form, self.inner, "&Dataset folder:", "Dataset folder",
+            "Where the split manifests go (empty: chosen for you)", "Choose the dataset folder")
         self.folder_edit.editingFinished.connect(self._on_folder_edited)
-        self.browse_button = QPushButton("&Browse…", self.inner)
-        named(self.browse_button, "Choose the dataset folder")
         self.browse_button.clicked.connect(self.browse)
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(self.browse_button)
-        folder_label = QLabel("&Dataset folder:", self.inner)
-        folder_label.setBuddy(self.folder_edit)
-        form.addRow(folder_label, row)
         self.body.addLayout(form)
 
         self.job_panel = JobPanel(host.runner, self.inner, noun="preparation", stop_grace_ms=10_000)
