@@ -74,7 +74,8 @@ class ModelBanner(QFrame):
     def set_failed(self, message: str, *, missing: bool) -> None:
         self.state = "missing" if missing else "failed"
         hint = " Download it now, or choose another model in Settings." if missing else ""
-        self.label.setText(f"⚠ The model could not be loaded: {message}{hint}")
+        ending = "" if message.rstrip().endswith((".", "!", "?")) else "."
+        self.label.setText(f"⚠ The model could not be loaded: {message.rstrip()}{ending}{hint}")
         self._show(progress=False, download=missing, retry=not missing, settings=True)
         self.setVisible(True)
 
