@@ -8,6 +8,8 @@ Signs are found with the live view's motion segmenter, run over small copies of 
 sign is then decoded again at full quality, sampled and interpreted exactly as training and
 evaluation do (``Interpreter.interpret_video`` with the sign's frame range). A video in which no
 separate signs stand out (a clip of a single sign that starts moving at once) is taken as one sign.
+A still image (PNG, JPEG, ...) has no motion to segment: it is one sign, interpreted as
+``signdesk interpret`` interprets it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from signdesk.errors import SignDeskError, VideoError
 from signdesk.transcript import Transcript, candidates_of, short_time
+from signdesk.video.decode import VideoInfo
 from signdesk.video.segment import MotionSegmenter, SegmenterConfig
 
 if TYPE_CHECKING:
@@ -84,8 +87,39 @@ class SignResult:
         return row
 
 
+def is_still_image(path: str | os.PathLike[str]) -> bool:
+    """True for a one-frame image file, judged by its content (OpenCV's image codecs), not its name."""
+    import cv2
+
+    spath = str(path)
+    if not os.path.isfile(spath) or not cv2.haveImageReader(spath):
+        return False
+    return cv2.imcount(spath) == 1  # an animated GIF or multi-page TIFF moves: it goes the video way
+
+
+def probe_image(path: str | os.PathLike[str]) -> VideoInfo:
+    """A still image described as a one-frame video (no frame rate), or VideoError if it cannot be decoded."""
+    import cv2
+
+    image = cv2.imread(str(path))
+    if image is None:
+        raise VideoError(f"{path}: the image cannot be decoded (damaged or truncated)")
+    height, width = image.shape[:2]
+    return VideoInfo(str(path), 1, 0.0, width, height, 0)
+
+
+def _image_sign(path: str | os.PathLike[str]) -> Iterator[Progress | SignSpan]:
+    probe_image(path)  # a damaged image fails here, as a damaged video does in find_signs
+    # the one frame timed as find_signs times a one-frame video (at its fallback 25 fps)
+    yield SignSpan(0, 0, 0, 0.0, 1 / 25.0, None)
+    yield Progress("segment", 1, 1, "Finding signs: done")
+
+
 def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = None) -> Iterator[Progress | SignSpan]:
     """Decode every frame once (small), run the motion segmenter, yield progress and each sign found."""
+    if is_still_image(path):  # no motion to segment: the whole image is one sign
+        yield from _image_sign(path)
+        return
     import cv2
 
     from signdesk.video.decode import probe_video
@@ -211,7 +245,8 @@ def run_transcribe(args) -> int:
         settings = settings.with_overrides({"model.adapter": None})
     from signdesk.video.decode import probe_video
 
-    info = probe_video(video)  # fail early, before the model loads, on a bad file
+    # fail early, before the model loads, on a bad file; a still image is no video for probe_video
+    info = probe_image(video) if is_still_image(video) else probe_video(video)
     interpreter = open_interpreter_for(settings, verbose=args.verbose)
     threshold = float(settings["live.threshold"])
     results: list[SignResult] = []

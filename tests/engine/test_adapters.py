@@ -32,6 +32,15 @@ def make_adapter(tiny_model_dir: Path, out: Path, seed: int, meta: dict | None =
     return out
 
 
+@pytest.fixture
+def interpreter(tiny_model_dir, build_interpreter):
+    """On a model loaded for this test alone: peft adds LoRA layers to the base model in place, so on
+    the session's shared ``loaded_tiny`` they would stay in the base model of every later test."""
+    from signdesk.engine.loader import load_model
+
+    return build_interpreter(load_model(str(tiny_model_dir), device="cpu"))
+
+
 @pytest.fixture(scope="module")
 def adapters(tiny_model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("adapters")
@@ -116,3 +125,14 @@ def test_an_adapter_runs_with_the_prompt_and_frames_it_was_trained_with(interpre
     assert "Name the ASL sign." in text and text.count("<img>") == 2
     interpreter.set_adapter(None)
     assert (interpreter.num_frames, interpreter.prompt) == before
+
+
+def test_adapters_stay_off_the_shared_base_model(interpreter, adapters, loaded_tiny, lora_layers, build_interpreter):
+    plain = scores(interpreter)
+    interpreter.set_adapter(adapters["a"])
+    interpreter.set_adapter(None)
+    assert lora_layers(interpreter.loaded.model)  # peft did inject layers into this test's own load...
+    assert interpreter.loaded.model is not loaded_tiny.model
+    assert not lora_layers(loaded_tiny.model)  # ...and none into the model the other tests use as the base
+    # the shared model still answers as the plain base does
+    np.testing.assert_allclose(scores(build_interpreter(loaded_tiny)), plain, atol=1e-6)

@@ -110,6 +110,17 @@ def test_bad_frames_are_refused(interpreter):
         interpreter.interpret_frames(np.zeros((0, 64, 64, 3), np.uint8))
 
 
+def test_the_shared_model_is_still_the_plain_base_model(loaded_tiny, tiny_model_dir, clip_inputs, lora_layers):
+    """test_adapters.py runs earlier in the session: LoRA layers left on the shared model by it would
+    make every score here the adapter's, and the reference of the tests above too."""
+    from signdesk.engine.loader import load_model
+
+    assert not lora_layers(loaded_tiny.model)
+    fresh = load_model(str(tiny_model_dir), device="cpu")
+    assert full_forward_logprob(loaded_tiny, clip_inputs, "hello") == pytest.approx(
+        full_forward_logprob(fresh, clip_inputs, "hello"), abs=1e-5)
+
+
 def test_tiny_model_is_small_and_loads_through_the_user_path(tiny_model_dir, loaded_tiny):
     size = sum(p.stat().st_size for p in tiny_model_dir.iterdir())
     assert size < 2_000_000
