@@ -21,6 +21,7 @@ Two strategies produce :class:`SignClip` objects:
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -33,8 +34,18 @@ from signdesk.video.camera import FrameRing
 
 log = logging.getLogger(__name__)
 
-#: Width of the grey copies motion is measured on. Tiny on purpose: noise averages out, cost is ~0.1 ms.
-ANALYSIS_WIDTH = 64
+#: Width of the grey copies motion is measured on: enough for a hand to cover a few dozen pixels.
+ANALYSIS_WIDTH = 160
+#: A pixel has changed when it differs by more than this many grey levels ...
+PIXEL_THRESHOLD = 8.0
+#: ... and by more than this many times the frame's median difference (the camera's noise).
+NOISE_FACTOR = 6.0
+#: % of changed pixels above which a frame moves (at sensitivity 5), and below which a sign rests.
+ON_THRESHOLD = 0.6
+OFF_THRESHOLD = 0.1
+#: The rest floor: this quantile of the measures over the last FLOOR_WINDOW_S seconds.
+FLOOR_QUANTILE = 0.1
+FLOOR_WINDOW_S = 20.0
 #: Frames of a clip kept at most; longer signs are thinned out uniformly (every other frame dropped).
 CLIP_CAPACITY = 64
 
@@ -52,6 +63,7 @@ class SignClip:
     last_frame_t: float = 0.0  # time.monotonic() when the last frame of the sign was captured
     emitted_t: float = 0.0  # time.monotonic() when the segmenter handed the clip over
     cut: bool = False  # ended by max_sign_s while the motion went on
+    seqs: list[int] = field(default_factory=list)  # the stream frame number of each frame in ``frames``
 
     @property
     def duration_s(self) -> float:
@@ -64,8 +76,9 @@ class SegmenterStatus:
 
     signing: bool
     collected_s: float
-    energy: float
-    threshold: float
+    energy: float  # % of the picture that moved at the last frame
+    threshold: float  # ... above which a frame counts as moving
+    calibrating: bool = False
 
 
 class ClipBuffer:
@@ -94,84 +107,128 @@ class ClipBuffer:
 
 
 class MotionMeter:
-    """Motion energy of each frame against the previous one, and thresholds adapted to the idle noise."""
+    """How much of the picture moved between two frames, robust to what cameras do when nothing moves.
 
-    def __init__(self, *, sensitivity: float = 4.0, min_energy: float = 1.5, width: int = ANALYSIS_WIDTH,
-                 warmup: int = 8, alpha: float = 0.05) -> None:
-        self.sensitivity = sensitivity
-        self.min_energy = min_energy
+    The measure is the *share of changed pixels* (in %) on a small grey copy, not a mean difference:
+    hands are a small part of a webcam frame, and a whole-frame mean drowns them (0.5–2 grey levels
+    for real signing). A pixel counts as changed when its difference stands well above the camera's
+    noise, which is estimated on every frame from the median difference (most of the picture is still
+    even while someone signs). Before comparing, the previous frame is brought to the current one's
+    brightness, so auto-exposure steps and flicker do not count as motion.
+
+    The thresholds start from fixed values that hold on real webcams, so there is no warm-up to get
+    wrong when the stream starts mid-sign. A *rest floor* (the motion the scene shows at rest: a fan, a
+    flickering screen, a restless signer) raises them: it is a low quantile of the recent measures,
+    which a long sign cannot drag up, and ``calibrate`` sets it from a second of holding still.
+    """
+
+    def __init__(self, *, sensitivity: float = 5.0, width: int = ANALYSIS_WIDTH, fps: float = 30.0) -> None:
         self.width = width
-        self.warmup = warmup
-        self.alpha = alpha
+        self.sensitivity = sensitivity
         self._prev: np.ndarray | None = None
-        self._warm: list[float] = []
-        self.noise_mean: float | None = None
-        self.noise_dev = 0.5
-        self.energy = 0.0
+        self.energy = 0.0  # % of pixels changed at the last frame
+        self._history: deque[float] = deque(maxlen=max(8, round(FLOOR_WINDOW_S * fps)))
+        self.calibrated_floor: float | None = None
+        self._calibrating: list[float] | None = None
 
-    def measure(self, image: np.ndarray, gap: bool = False) -> float:
-        """Energy of this frame (mean absolute grey difference); 0 for the first frame or after a gap."""
+    @property
+    def sensitivity(self) -> float:
+        return self._sensitivity
+
+    @sensitivity.setter
+    def sensitivity(self, value: float) -> None:
+        self._sensitivity = min(10.0, max(1.0, float(value)))
+
+    def analysis_image(self, image: np.ndarray) -> np.ndarray:
+        """The small, smoothed grey copy motion is measured on (float32)."""
         import cv2
 
         height, width = image.shape[:2]
-        size = (self.width, max(1, round(height * self.width / width)))
-        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
-        grey = grey.astype(np.float32)
+        if width != self.width:
+            size = (self.width, max(1, round(height * self.width / width)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        return cv2.GaussianBlur(grey.astype(np.float32), (3, 3), 0)
+
+    def measure(self, image: np.ndarray, gap: bool = False) -> float:
+        """% of pixels that changed since the previous frame; 0 for the first frame or after a gap."""
+        grey = self.analysis_image(image)
         prev, self._prev = self._prev, grey
         if prev is None or gap or prev.shape != grey.shape:
             self.energy = 0.0
+            return self.energy
+        mean_prev = float(prev.mean())
+        if mean_prev > 1.0:  # exposure: scale the previous frame to this one's brightness
+            prev = prev * (float(grey.mean()) / mean_prev)
+        diff = np.abs(grey - prev)
+        noise = float(np.median(diff))
+        changed = diff > max(PIXEL_THRESHOLD, NOISE_FACTOR * noise)
+        self.energy = 100.0 * float(np.count_nonzero(changed)) / changed.size
+        if self._calibrating is not None:
+            self._calibrating.append(self.energy)
         else:
-            self.energy = float(np.abs(grey - prev).mean())
+            self._history.append(self.energy)
         return self.energy
 
     @property
+    def floor(self) -> float:
+        """Motion of the scene at rest (%): calibrated, or a low quantile of the recent measures."""
+        if self.calibrated_floor is not None:
+            return self.calibrated_floor
+        if len(self._history) < self._history.maxlen // 4:
+            return 0.0
+        return float(np.quantile(np.asarray(self._history), FLOOR_QUANTILE))
+
+    @property
     def on_threshold(self) -> float:
-        if self.noise_mean is None:
-            return max(self.min_energy, 3.0)
-        return max(self.min_energy, self.noise_mean + self.sensitivity * self.noise_dev + 0.5)
+        """Above this a frame is moving (and a sign may start)."""
+        return ON_THRESHOLD * 5.0 / self.sensitivity + 1.5 * self.floor
 
     @property
     def off_threshold(self) -> float:
         """Lower than ``on_threshold`` (hysteresis): a sign's slow moments do not end it."""
-        base = self.noise_mean if self.noise_mean is not None else 0.0
-        return max(self.min_energy * 0.6, base + 0.5 * (self.on_threshold - base))
+        return OFF_THRESHOLD * 5.0 / self.sensitivity + 1.2 * self.floor
+
+    # -- calibration: "hold still for a second"
+    def start_calibration(self) -> None:
+        self._calibrating = []
 
     @property
-    def warmed_up(self) -> bool:
-        return self.noise_mean is not None
+    def calibrating(self) -> bool:
+        return self._calibrating is not None
 
-    def learn_idle(self, energy: float) -> None:
-        """Fold one idle frame's energy into the noise model."""
-        if self.noise_mean is None:
-            self._warm.append(energy)
-            if len(self._warm) >= self.warmup:
-                values = np.asarray(self._warm[1:] or self._warm)  # the very first energy is always 0
-                self.noise_mean = float(np.median(values))
-                self.noise_dev = max(0.25, float(np.mean(np.abs(values - self.noise_mean))))
-                self._warm.clear()
-            return
-        self.noise_mean += self.alpha * (energy - self.noise_mean)
-        self.noise_dev = max(0.25, self.noise_dev + self.alpha * (abs(energy - self.noise_mean) - self.noise_dev))
+    def finish_calibration(self) -> float:
+        """Take the measures since ``start_calibration`` as rest; returns the new floor (%)."""
+        values, self._calibrating = self._calibrating or [], None
+        if values:
+            self.calibrated_floor = float(np.quantile(np.asarray(values), 0.9))
+        return self.floor
 
     def reset_reference(self) -> None:
         self._prev = None
 
 
 class MotionSegmenter:
-    """One clip per sign, from motion (see the module docstring)."""
+    """One clip per sign, from motion (see the module docstring).
+
+    A sign starts when ``start_frames`` frames within ``start_window_s`` move: one frame alone (a
+    keyframe's noise jump, a cut) never starts one, while a 15 fps camera delivered at 30 fps (every
+    other frame a repeat, so every other measure near zero) still does. The clip reaches back
+    ``preroll_s`` before the first moving frame, so the hands' first movement is in it. It ends after
+    ``hold_s`` without motion (shorter pauses inside a sign keep it whole), on its last moving frame.
+    """
 
     def __init__(
         self,
         fps: float = 30.0,
         *,
-        min_sign_s: float = 0.4,
-        max_sign_s: float = 3.0,
-        hold_s: float = 0.25,
-        preroll_s: float = 0.1,
+        min_sign_s: float = 0.3,
+        max_sign_s: float = 4.0,
+        hold_s: float = 0.6,
+        preroll_s: float = 0.2,
+        start_window_s: float = 0.2,
         start_frames: int = 2,
-        sensitivity: float = 4.0,
-        min_energy: float = 1.5,
+        sensitivity: float = 5.0,
         keep_frames: bool = True,
         capacity: int = CLIP_CAPACITY,
     ) -> None:
@@ -181,14 +238,17 @@ class MotionSegmenter:
         self.min_sign_s = min_sign_s
         self.max_sign_s = max_sign_s
         self.hold_s = hold_s
+        self.preroll_s = preroll_s
+        self.start_window_s = start_window_s
         self.start_frames = max(1, start_frames)
         self.keep_frames = keep_frames
         self.capacity = capacity
-        self.meter = MotionMeter(sensitivity=sensitivity, min_energy=min_energy)
-        self._preroll: deque[tuple[int, float, float, np.ndarray | None]] = deque(
-            maxlen=max(1, round(preroll_s * fps)) + self.start_frames)
+        self.meter = MotionMeter(sensitivity=sensitivity, fps=fps)
+        window = max(2, math.ceil((preroll_s + start_window_s) * fps) + 2)
+        self._preroll: deque[tuple[int, float, float, np.ndarray | None]] = deque(maxlen=window)
+        self._recent_moves: deque[float] = deque(maxlen=window)  # positions of recent moving frames
+        self._recent_energy: deque[float] = deque([0.0, 0.0, 0.0], maxlen=3)
         self._buffer: ClipBuffer | None = None
-        self._candidates = 0
         self._quiet_s = 0.0
         self._last_active: tuple[int, float, float, np.ndarray | None] | None = None  # the last moving frame
         self._start_pos = 0.0
@@ -204,41 +264,46 @@ class MotionSegmenter:
     @property
     def status(self) -> SegmenterStatus:
         collected = (self._prev_pos or 0.0) - self._start_pos if self._buffer is not None else 0.0
-        return SegmenterStatus(self.signing, max(0.0, collected), self.meter.energy, self.meter.on_threshold)
+        return SegmenterStatus(self.signing, max(0.0, collected), self.meter.energy, self.meter.on_threshold,
+                               self.meter.calibrating)
 
     def reset(self) -> None:
         self._buffer = None
-        self._candidates = 0
         self._preroll.clear()
+        self._recent_moves.clear()
         self.meter.reset_reference()
         self._prev_pos = None
 
     # -- feeding
     def feed(self, image: np.ndarray, pos_s: float, seq: int = -1, t: float | None = None,
-             gap: bool = False) -> SignClip | None:
-        """Take the next frame; return a finished clip when this frame completes one."""
+             gap: bool = False, keep: np.ndarray | None = None) -> SignClip | None:
+        """Take the next frame; return a finished clip when this frame completes one.
+
+        ``image`` is what motion is measured on; ``keep`` (default: ``image``) is what the clip holds.
+        """
         t = time.monotonic() if t is None else t
         energy = self.meter.measure(image, gap)
         dt = 1.0 / self.fps if self._prev_pos is None else max(0.0, pos_s - self._prev_pos)
         self._prev_pos = pos_s
-        item = (seq, pos_s, t, image if self.keep_frames else None)
+        item = (seq, pos_s, t, (image if keep is None else keep) if self.keep_frames else None)
+        if self.meter.calibrating:  # holding still on request: nothing is a sign
+            self._preroll.append(item)
+            return None
         if self._buffer is None:
-            return self._feed_idle(item, energy)
+            self._feed_idle(item, energy)
+            return None
         return self._feed_active(item, energy, dt)
 
     def _feed_idle(self, item, energy: float) -> None:
         self._preroll.append(item)
-        if not self.meter.warmed_up:  # the first frames only teach the noise model
-            self.meter.learn_idle(energy)
-            return None
+        pos_s = item[1]
         if energy > self.meter.on_threshold:
-            self._candidates += 1
-            if self._candidates >= self.start_frames:
-                self._begin(list(self._preroll), item)
-        else:
-            self._candidates = 0
-            self.meter.learn_idle(energy)
-        return None
+            self._recent_moves.append(pos_s)
+        while self._recent_moves and pos_s - self._recent_moves[0] > self.start_window_s:
+            self._recent_moves.popleft()
+        if len(self._recent_moves) >= self.start_frames:
+            first_move = self._recent_moves[0]
+            self._begin([it for it in self._preroll if it[1] >= first_move - self.preroll_s - 1e-6], item)
 
     def _begin(self, items: list, current) -> None:
         self._motion_id += 1
@@ -248,14 +313,17 @@ class MotionSegmenter:
         self._start_pos = items[0][1]
         self._last_active = current
         self._quiet_s = 0.0
-        self._candidates = 0
         self._preroll.clear()
+        self._recent_moves.clear()
 
     def _feed_active(self, item, energy: float, dt: float) -> SignClip | None:
         assert self._buffer is not None
         self._buffer.add(*item)
         _seq, pos_s, _t, _ = item
-        if energy >= self.meter.off_threshold:
+        # a frame keeps the sign going when it and one of the two before it move: a lone spike in a rest
+        # (a keyframe's noise, a cut) does not, a 15 fps camera's repeated frames in between do not stop it
+        self._recent_energy.append(energy)
+        if energy >= self.meter.off_threshold and sorted(self._recent_energy)[-2] >= self.meter.off_threshold:
             self._last_active = item
             self._quiet_s = 0.0
         else:
@@ -263,6 +331,8 @@ class MotionSegmenter:
         if self._quiet_s >= self.hold_s:
             return self._finish(cut=False)
         if pos_s - self._start_pos >= self.max_sign_s:
+            if self._quiet_s > 0:  # the sign is ending anyway: end it on its last moving frame
+                return self._finish(cut=False)
             clip = self._finish(cut=True)
             # the motion goes on: a new clip of the same motion starts at this frame
             self._buffer = ClipBuffer(self.capacity)
@@ -288,6 +358,7 @@ class MotionSegmenter:
         return SignClip(
             frames=frames, start_s=items[0][1], end_s=last_pos, start_seq=items[0][0], end_seq=last_seq,
             motion_id=self._motion_id, last_frame_t=last_t, emitted_t=time.monotonic(), cut=cut,
+            seqs=[it[0] for it in items if it[3] is not None],
         )
 
     def flush(self) -> SignClip | None:
@@ -305,13 +376,12 @@ class ContinuousSegmenter:
     """
 
     def __init__(self, fps: float = 30.0, *, window_s: float = 1.5, stride: int = 4,
-                 sensitivity: float = 4.0, min_energy: float = 1.5, capacity: int = CLIP_CAPACITY,
-                 keep_frames: bool = True) -> None:
+                 sensitivity: float = 5.0, capacity: int = CLIP_CAPACITY, keep_frames: bool = True) -> None:
         self.fps = fps
         self.stride = max(1, stride)
         self.window = max(2, min(capacity, round(window_s * fps)))
         self.keep_frames = keep_frames
-        self.meter = MotionMeter(sensitivity=sensitivity, min_energy=min_energy)
+        self.meter = MotionMeter(sensitivity=sensitivity, fps=fps)
         self._items: deque[tuple[int, float, float, np.ndarray | None]] = deque(maxlen=self.window)
         self._energies: deque[float] = deque(maxlen=self.window)
         self._since = 0
@@ -327,7 +397,7 @@ class ContinuousSegmenter:
     def status(self) -> SegmenterStatus:
         span = self._items[-1][1] - self._items[0][1] if len(self._items) > 1 else 0.0
         return SegmenterStatus(self._moving, span if self._moving else 0.0, self.meter.energy,
-                               self.meter.on_threshold)
+                               self.meter.on_threshold, self.meter.calibrating)
 
     def reset(self) -> None:
         self._items.clear()
@@ -336,30 +406,29 @@ class ContinuousSegmenter:
         self.meter.reset_reference()
 
     def feed(self, image: np.ndarray, pos_s: float, seq: int = -1, t: float | None = None,
-             gap: bool = False) -> SignClip | None:
+             gap: bool = False, keep: np.ndarray | None = None) -> SignClip | None:
         t = time.monotonic() if t is None else t
         energy = self.meter.measure(image, gap)
-        moving = self.meter.warmed_up and energy > self.meter.on_threshold
+        moving = energy > self.meter.on_threshold and not self.meter.calibrating
         if moving:
             if not self._moving and pos_s - self._last_moving_pos > 0.5:
                 self._motion_id += 1  # motion after a rest: a new motion
             self._last_moving_pos = pos_s
-        else:
-            self.meter.learn_idle(energy)
         self._moving = pos_s - self._last_moving_pos <= 0.5
-        self._items.append((seq, pos_s, t, image if self.keep_frames else None))
+        self._items.append((seq, pos_s, t, (image if keep is None else keep) if self.keep_frames else None))
         self._energies.append(energy)
         self._since += 1
         if self._since < self.stride or len(self._items) < self.window:
             return None
         self._since = 0
-        if max(self._energies) <= self.meter.on_threshold:
+        if max(self._energies) <= self.meter.on_threshold or self.meter.calibrating:
             return None  # nothing moved in this window
         first, last = self._items[0], self._items[-1]
+        kept = [it for it in self._items if it[3] is not None]
         return SignClip(
-            frames=[it[3] for it in self._items if it[3] is not None], start_s=first[1], end_s=last[1],
+            frames=[it[3] for it in kept], start_s=first[1], end_s=last[1],
             start_seq=first[0], end_seq=last[0], motion_id=self._motion_id, last_frame_t=last[2],
-            emitted_t=time.monotonic(),
+            emitted_t=time.monotonic(), seqs=[it[0] for it in kept],
         )
 
     def flush(self) -> SignClip | None:
@@ -374,11 +443,12 @@ class SegmenterConfig:
     """The settings a segmenter is built from (``live.*`` keys), so the UI can rebuild one on change."""
 
     mode: str = "motion"  # motion | continuous
-    min_sign_s: float = 0.4
-    max_sign_s: float = 3.0
+    min_sign_s: float = 0.3
+    max_sign_s: float = 4.0
     stride: int = 4
     window_s: float = 1.5
-    hold_s: float = 0.25
+    hold_s: float = 0.6
+    sensitivity: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -390,14 +460,16 @@ class SegmenterConfig:
             stride=int(settings["live.stride"]),
             window_s=float(settings["live.window_s"]),
             hold_s=float(settings["live.hold_s"]),
+            sensitivity=float(settings["live.sensitivity"]),
         )
 
     def build(self, fps: float, *, keep_frames: bool = True) -> Segmenter:
         if self.mode == "continuous":
             return ContinuousSegmenter(fps, window_s=self.window_s, stride=self.stride, keep_frames=keep_frames,
-                                       **self.extra)
+                                       sensitivity=self.sensitivity, **self.extra)
         return MotionSegmenter(fps, min_sign_s=self.min_sign_s, max_sign_s=max(self.max_sign_s, self.min_sign_s + 0.1),
-                               hold_s=self.hold_s, keep_frames=keep_frames, **self.extra)
+                               hold_s=self.hold_s, sensitivity=self.sensitivity, keep_frames=keep_frames,
+                               **self.extra)
 
 
 class SegmentThread(threading.Thread):
