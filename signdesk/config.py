@@ -65,6 +65,7 @@ SCHEMA: dict[str, Key] = {
     "live.max_sign_s": _float_range(0.1, 30.0),
     "live.window_s": _float_range(0.2, 10.0),
     "live.hold_s": _float_range(0.05, 2.0),
+    "live.sensitivity": _float_range(1.0, 10.0),
     "live.speak": Key(bool, "true or false"),
 }
 

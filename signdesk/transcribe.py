@@ -20,22 +20,20 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signdesk.errors import SignDeskError, VideoError
 from signdesk.transcript import Transcript, candidates_of, short_time
 from signdesk.video.decode import VideoInfo
-from signdesk.video.segment import MotionSegmenter, SegmenterConfig
+from signdesk.video.segment import ANALYSIS_WIDTH, SegmenterConfig
 
 if TYPE_CHECKING:
     from signdesk.config import Settings
 
 log = logging.getLogger(__name__)
 
-#: Width of the copies the segmenter looks at (motion needs little detail; decoding dominates anyway).
-ANALYSIS_WIDTH = 160
 #: Frames between progress reports while finding signs.
 REPORT_EVERY = 15
 
@@ -127,8 +125,7 @@ def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = No
     info = probe_video(path)  # raises VideoError for a missing, empty or damaged file
     config = config or SegmenterConfig()
     fps = info.fps if info.fps and info.fps > 0 else 25.0
-    segmenter = MotionSegmenter(fps, min_sign_s=config.min_sign_s, max_sign_s=config.max_sign_s,
-                                hold_s=config.hold_s, keep_frames=False)
+    segmenter = replace(config, mode="motion").build(fps, keep_frames=False)  # files: one span per sign
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise VideoError(f"{path}: not a readable video (damaged, truncated or not a video file)")
@@ -144,7 +141,7 @@ def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = No
             height, width = frame.shape[:2]
             small = cv2.resize(frame, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
                                interpolation=cv2.INTER_AREA)
-            clip = segmenter.feed(small, index / fps, index, t=0.0)
+            clip = segmenter.feed(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), index / fps, index, t=0.0)
             if clip is not None:
                 yield _span(found, clip, fps)
                 found += 1

@@ -296,6 +296,7 @@ class Frame:
     seq: int  # 0-based number of the frame since the capture thread started (grows across reconnects)
     t: float  # time.monotonic() when the frame arrived
     pos_s: float  # seconds since the capture session started (transcript timestamps)
+    clip_image: np.ndarray | None = None  # the model's frame size, resized from the raw frame as files are
 
 
 class FrameRing:
@@ -316,9 +317,9 @@ class FrameRing:
         self._next_seq = 0
         self._closed = False
 
-    def put(self, image: np.ndarray, t: float, pos_s: float) -> Frame:
+    def put(self, image: np.ndarray, t: float, pos_s: float, clip_image: np.ndarray | None = None) -> Frame:
         with self._cond:
-            frame = Frame(image, self._next_seq, t, pos_s)
+            frame = Frame(image, self._next_seq, t, pos_s, clip_image)
             self._next_seq += 1
             self._frames.append(frame)  # deque(maxlen) drops the oldest
             self._cond.notify_all()
@@ -378,6 +379,25 @@ def downscale(image: np.ndarray, max_side: int, *, bgr: bool = False) -> np.ndar
     return np.ascontiguousarray(image)
 
 
+def clip_frame(raw: np.ndarray, size: tuple[int, int] | None, *, bgr: bool = False) -> np.ndarray | None:
+    """The raw frame at the model's frame size, RGB, by the resize files get (``resize_frames``)."""
+    import cv2
+
+    from signdesk.video.decode import resize_frames
+
+    if size is None:
+        return None
+    if raw.ndim == 2:
+        raw = cv2.cvtColor(raw, cv2.COLOR_GRAY2BGR if bgr else cv2.COLOR_GRAY2RGB)
+    elif raw.shape[2] == 4:
+        raw = raw[:, :, :3]
+    image = resize_frames(raw[None], size)[0]  # resizing acts per channel: before or after the swap is the same
+    if bgr:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image.setflags(write=False)
+    return image
+
+
 # --------------------------------------------------------------------------------------- capture thread
 
 
@@ -400,6 +420,10 @@ class CaptureThread(threading.Thread):
 
     ``source_factory`` makes a fresh source for every (re)connection attempt. ``on_event`` and
     ``on_frame`` are called from this thread and must return at once (a Qt bridge emits a signal).
+
+    With ``clip_size`` (the model's frame size, known once a model is loaded) each frame also gets a
+    copy at that size, resized from the *raw* frame exactly as ``read_clip`` resizes decoded file
+    frames: a live sign reaches the model as the same clip from a file would (one resize, not two).
     """
 
     def __init__(
@@ -408,6 +432,7 @@ class CaptureThread(threading.Thread):
         ring: FrameRing,
         *,
         max_side: int = DEFAULT_MAX_SIDE,
+        clip_size: tuple[int, int] | None = None,
         on_event: Callable[[CaptureEvent], None] | None = None,
         on_frame: Callable[[Frame], None] | None = None,
         retry_delays: Sequence[float] = RETRY_DELAYS_S,
@@ -418,6 +443,7 @@ class CaptureThread(threading.Thread):
         self._factory = source_factory
         self.ring = ring
         self.max_side = max_side
+        self.clip_size = clip_size  # may be changed from another thread; read once per frame
         self._on_event = on_event or (lambda event: None)
         self._on_frame = on_frame or (lambda frame: None)
         self._retry_delays = tuple(retry_delays) or (1.0,)
@@ -538,7 +564,8 @@ class CaptureThread(threading.Thread):
             now = time.monotonic()
             image = downscale(raw, self.max_side, bgr=source.bgr)
             image.setflags(write=False)
-            frame = self.ring.put(image, now, now - t0)
+            clip_image = clip_frame(raw, self.clip_size, bgr=source.bgr)
+            frame = self.ring.put(image, now, now - t0, clip_image)
             self._fps_window.append(now)
             if not announced:
                 announced = self._had_frames = True

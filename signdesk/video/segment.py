@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from signdesk.errors import SignDeskError
 from signdesk.video.camera import FrameRing
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,24 @@ class SignClip:
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    def sample(self, num_frames: int) -> np.ndarray:
+        """``num_frames`` frames sampled as ``read_clip`` samples the same frame range of a file.
+
+        The indices are chosen over the stream's frame numbers ``start_seq..end_seq``; where the clip
+        buffer thinned a long sign out, the nearest frame it kept stands in.
+        """
+        from signdesk.video.decode import sample_frames, sample_indices
+
+        if not self.frames:
+            raise SignDeskError("the clip has no frames")
+        if len(self.seqs) != len(self.frames) or self.end_seq < self.start_seq:
+            return sample_frames(self.frames, num_frames)
+        kept = np.asarray(self.seqs)
+        picks = []
+        for index in sample_indices(self.end_seq - self.start_seq + 1, num_frames):
+            picks.append(int(np.abs(kept - (self.start_seq + index)).argmin()))
+        return np.stack([self.frames[i] for i in picks])
 
 
 @dataclass(frozen=True)
@@ -252,6 +271,7 @@ class MotionSegmenter:
         self._quiet_s = 0.0
         self._last_active: tuple[int, float, float, np.ndarray | None] | None = None  # the last moving frame
         self._start_pos = 0.0
+        self._first_move_pos = 0.0
         self._prev_pos: float | None = None
         self._motion_id = 0
         self.discarded = 0  # motions shorter than min_sign_s
@@ -302,8 +322,8 @@ class MotionSegmenter:
         while self._recent_moves and pos_s - self._recent_moves[0] > self.start_window_s:
             self._recent_moves.popleft()
         if len(self._recent_moves) >= self.start_frames:
-            first_move = self._recent_moves[0]
-            self._begin([it for it in self._preroll if it[1] >= first_move - self.preroll_s - 1e-6], item)
+            self._first_move_pos = self._recent_moves[0]
+            self._begin([it for it in self._preroll if it[1] >= self._first_move_pos - self.preroll_s - 1e-6], item)
 
     def _begin(self, items: list, current) -> None:
         self._motion_id += 1
@@ -350,8 +370,7 @@ class MotionSegmenter:
         last_seq, last_pos, last_t, _ = last
         # the buffer may have thinned out the last moving frame: the clip always ends on it
         items = [it for it in buffer.items if it[1] < last_pos] + [last]
-        duration = last_pos - items[0][1]
-        if duration < self.min_sign_s and not cut:
+        if last_pos - max(self._first_move_pos, items[0][1]) < self.min_sign_s and not cut:  # the motion itself
             self.discarded += 1
             return None
         frames = [it[3] for it in items if it[3] is not None]
@@ -475,36 +494,68 @@ class SegmenterConfig:
 class SegmentThread(threading.Thread):
     """Runs a segmenter over the frames of a ring, in order, as they arrive.
 
-    ``on_clip`` gets each finished clip and ``on_status`` each change of the signing state (and the
-    collected time in steps of 0.1 s); both are called from this thread and must return at once.
+    ``on_clip`` gets each finished clip; ``on_status`` gets the segmenter's status when the signing
+    state changes and otherwise about ten times a second (the motion meter); ``on_calibrated`` the
+    rest floor found by :meth:`calibrate`. All are called from this thread and must return at once.
+    Frames that carry a ``clip_image`` (the model's size) hand that to the clip; motion is always
+    measured on the small display copy.
     """
+
+    STATUS_PERIOD_S = 0.1
 
     def __init__(self, ring: FrameRing, segmenter: Segmenter, on_clip: Callable[[SignClip], None],
                  on_status: Callable[[SegmenterStatus], None] | None = None,
+                 on_calibrated: Callable[[float], None] | None = None,
                  name: str = "signdesk-segmenter") -> None:
         super().__init__(name=name, daemon=True)
         self.ring = ring
         self._segmenter = segmenter
         self._next: Segmenter | None = None
+        self._calibrate_s: float | None = None
         self._lock = threading.Lock()
         self._on_clip = on_clip
         self._on_status = on_status or (lambda status: None)
+        self._on_calibrated = on_calibrated or (lambda floor: None)
         self._stop_event = threading.Event()
         self.missed = 0  # frames the ring dropped before this thread read them
         self.clips = 0
 
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._segmenter
+
     def set_segmenter(self, segmenter: Segmenter) -> None:
-        """Switch strategy or parameters; takes effect at the next frame."""
+        """Switch strategy or parameters; takes effect at the next frame (a calibration carries over)."""
         with self._lock:
             self._next = segmenter
+
+    def calibrate(self, seconds: float = 1.0) -> None:
+        """Take the next ``seconds`` of video as the signer at rest ("hold still for a second")."""
+        with self._lock:
+            self._calibrate_s = max(0.2, seconds)
 
     def stop(self) -> None:
         self._stop_event.set()
         self.ring.close()  # wakes the wait
 
+    def _take_requests(self, pos_s: float, calibration_end: float | None) -> float | None:
+        with self._lock:
+            if self._next is not None:
+                old, self._segmenter, self._next = self._segmenter, self._next, None
+                self._segmenter.meter.calibrated_floor = old.meter.calibrated_floor
+                if old.meter.calibrating:
+                    self._segmenter.meter.start_calibration()
+            if self._calibrate_s is not None:
+                self._segmenter.reset()  # a sign in progress is dropped: the user asked to hold still
+                self._segmenter.meter.start_calibration()
+                calibration_end, self._calibrate_s = pos_s + self._calibrate_s, None
+        return calibration_end
+
     def run(self) -> None:
         seq = self.ring.next_seq
-        last_status: tuple[bool, int] | None = None
+        last_key: tuple[bool, int] | None = None
+        last_report = -1.0
+        calibration_end: float | None = None
         while not self._stop_event.is_set():
             if not self.ring.wait_for(seq, timeout=0.5):
                 if self.ring.closed:
@@ -512,15 +563,14 @@ class SegmentThread(threading.Thread):
                 continue
             frames, missed = self.ring.read_since(seq)
             self.missed += missed
-            with self._lock:
-                if self._next is not None:
-                    self._segmenter, self._next = self._next, None
-            segmenter = self._segmenter
             for i, frame in enumerate(frames):
                 if self._stop_event.is_set():
                     return
+                calibration_end = self._take_requests(frame.pos_s, calibration_end)
+                segmenter = self._segmenter
                 try:
-                    clip = segmenter.feed(frame.image, frame.pos_s, frame.seq, frame.t, gap=bool(missed) and i == 0)
+                    clip = segmenter.feed(frame.image, frame.pos_s, frame.seq, frame.t,
+                                          gap=bool(missed) and i == 0, keep=frame.clip_image)
                 except Exception:
                     log.exception("segmenter failed on frame %d", frame.seq)
                     segmenter.reset()
@@ -528,10 +578,13 @@ class SegmentThread(threading.Thread):
                 if clip is not None:
                     self.clips += 1
                     self._safe(self._on_clip, clip)
+                if calibration_end is not None and frame.pos_s >= calibration_end:
+                    calibration_end = None
+                    self._safe(self._on_calibrated, segmenter.meter.finish_calibration())
                 status = segmenter.status
                 key = (status.signing, int(status.collected_s * 10))
-                if key != last_status:
-                    last_status = key
+                if key != last_key or frame.pos_s - last_report >= self.STATUS_PERIOD_S:
+                    last_key, last_report = key, frame.pos_s
                     self._safe(self._on_status, status)
             if frames:
                 seq = frames[-1].seq + 1
