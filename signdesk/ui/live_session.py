@@ -37,12 +37,18 @@ class LiveSession(QObject):
     """(state, message) see ``CaptureEvent``: opening, running, lost, retrying, failed, ended, stopped."""
     segmenter_status_changed = Signal(bool, float)
     """(signing, collected seconds) the segmenter entered or left a sign, or collected 0.1 s more."""
+    motion_measured = Signal(float, float)
+    """(energy, threshold) % of the picture that moved at the last frame, and the % above which a sign
+    starts; about ten times a second while the camera runs (for the motion meter)."""
+    calibration_finished = Signal(float)
+    """(floor) a ``calibrate`` ended: the scene at rest moves this % of the picture (raises the thresholds)."""
     clip_segmented = Signal(object)
     """(SignClip) a clip was handed to the sink (its frames are not to be modified)."""
 
     _frame_pending = Signal()
     _event_arrived = Signal(object)
     _status_arrived = Signal(object)
+    _calibrated_arrived = Signal(object)
 
     def __init__(self, clip_sink: Callable[[SignClip], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -52,11 +58,14 @@ class LiveSession(QObject):
         self._ring: FrameRing | None = None
         self._pending = threading.Event()
         self._config = SegmenterConfig()
+        self._clip_size: tuple[int, int] | None = None
+        self._last_status: tuple[bool, int] | None = None
         self.state = "stopped"
         self.message = ""
         self._frame_pending.connect(self._take_frame)
         self._event_arrived.connect(self._on_event)
         self._status_arrived.connect(self._on_status)
+        self._calibrated_arrived.connect(self._on_calibrated)
 
     # ---------------------------------------------------------------- control (GUI thread)
     @property
@@ -71,17 +80,31 @@ class LiveSession(QObject):
     def ring(self) -> FrameRing | None:
         return self._ring
 
+    @property
+    def segment_thread(self) -> SegmentThread | None:
+        """The running segmenter thread (its ``segmenter`` is the one in use), or None."""
+        return self._segment
+
+    @property
+    def clip_size(self) -> tuple[int, int] | None:
+        return self._clip_size
+
     def start(self, source_factory: Callable[[], FrameSource], config: SegmenterConfig, *,
               max_side: int = DEFAULT_MAX_SIDE) -> None:
         self.stop()
         self._config = config
         self._ring = FrameRing(DEFAULT_RING_CAPACITY)
         self._pending.clear()
-        capture = CaptureThread(source_factory, self._ring, max_side=max_side, on_frame=self._frame_arrived)
+        self._last_status = None
+        capture = CaptureThread(source_factory, self._ring, max_side=max_side, clip_size=self._clip_size,
+                                on_frame=self._frame_arrived)
         capture.set_event_listener(lambda event: self._event_arrived.emit((capture, event)))
         self._capture = capture
-        self._segment = SegmentThread(self._ring, config.build(30.0), self._clip_found,
-                                      self._status_arrived.emit)
+        # reports carry their thread, so a late one from a session already stopped is dropped
+        segment = SegmentThread(self._ring, config.build(30.0), self._clip_found,
+                                lambda status: self._status_arrived.emit((segment, status)),
+                                lambda floor: self._calibrated_arrived.emit((segment, floor)))
+        self._segment = segment
         self._segment.start()
         self._capture.start()
 
@@ -90,6 +113,25 @@ class LiveSession(QObject):
         self._config = config
         if self._segment is not None and self._capture is not None:
             self._segment.set_segmenter(config.build(self._capture.source_fps or 30.0))
+
+    def calibrate(self, seconds: float = 1.0) -> bool:
+        """Take the next ``seconds`` of video as the scene at rest; False (nothing done) when not running.
+
+        ``calibration_finished`` follows once that much video has been seen.
+        """
+        if self._segment is None or self._capture is None:
+            return False
+        self._segment.calibrate(seconds)
+        return True
+
+    def set_clip_size(self, size: tuple[int, int] | None) -> None:
+        """The model's frame size (width, height): frames then also carry ``clip_image`` at that size.
+
+        Applies to the running camera from its next frame, and to every camera started later.
+        """
+        self._clip_size = (int(size[0]), int(size[1])) if size is not None else None
+        if self._capture is not None:
+            self._capture.clip_size = self._clip_size  # read once per frame by the capture thread
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop and join both threads; True when they ended within ``timeout``."""
@@ -109,6 +151,7 @@ class LiveSession(QObject):
             log.warning("camera threads did not stop within %.1f s", timeout)
         self.state, self.message = "stopped", ""
         self.capture_state_changed.emit("stopped", "")
+        self._last_status = (False, 0)
         self.segmenter_status_changed.emit(False, 0.0)
         return ok
 
@@ -147,6 +190,7 @@ class LiveSession(QObject):
             if segment is not None:
                 segment.stop()
                 segment.join(1.0)
+            self._last_status = (False, 0)
             self.segmenter_status_changed.emit(False, 0.0)
             if self.state in {"failed", "ended"}:
                 return  # keep that message on show
@@ -154,6 +198,19 @@ class LiveSession(QObject):
         self.capture_state_changed.emit(event.state, event.message)
 
     @Slot(object)
-    def _on_status(self, status: SegmenterStatus) -> None:
-        if self._capture is not None:
+    def _on_status(self, item: tuple[SegmentThread, SegmenterStatus]) -> None:
+        segment, status = item
+        if segment is not self._segment or self._capture is None:
+            return
+        self.motion_measured.emit(status.energy, status.threshold)
+        # the segmenter reports ten times a second for the meter: the overlay only hears of changes
+        key = (status.signing, int(status.collected_s * 10))
+        if key != self._last_status:
+            self._last_status = key
             self.segmenter_status_changed.emit(status.signing, status.collected_s)
+
+    @Slot(object)
+    def _on_calibrated(self, item: tuple[SegmentThread, float]) -> None:
+        segment, floor = item
+        if segment is self._segment and self._capture is not None:
+            self.calibration_finished.emit(float(floor))
