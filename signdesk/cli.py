@@ -26,7 +26,12 @@ COMMAND_MODULES = (
     "signdesk.training.commands",
     "signdesk.ui.commands",
     "signdesk.jobs.commands",
+    "signdesk.video.commands",
+    "signdesk.live",
 )
+
+# Two-word spellings of commands that stand alone: `signdesk bench segment` is `signdesk bench-segment`.
+ALIASES = {("bench", "segment"): "bench-segment", ("bench", "live"): "bench-live"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,11 +79,21 @@ def _console_logging(verbose: bool) -> None:
     _console.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+def _resolve_alias(argv: list[str]) -> list[str]:
+    words = [i for i, word in enumerate(argv) if not word.startswith("-")][:2]  # the command, after -v etc.
+    if len(words) == 2 and words[1] == words[0] + 1:
+        name = ALIASES.get((argv[words[0]], argv[words[1]]))
+        if name:
+            return [*argv[:words[0]], name, *argv[words[1] + 1:]]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from signdesk import bootstrap
 
     bootstrap.prepare()
     argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _resolve_alias(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # bare `signdesk` (maybe with -v) opens the app

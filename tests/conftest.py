@@ -36,6 +36,41 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def samples(shared_data) -> Path:
+    """The 25 real ASL clips (real signers at webcams and in dictionary videos)."""
+    folder = shared_data / "samples"
+    if not any(folder.glob("*.mp4")):
+        pytest.skip("../shared/data/samples holds no clips")
+    return folder
+
+
+#: Camera set-ups the held-out test streams imitate (signdesk.video.streams.CAMERAS): webcam and phone
+#: sizes, 30 and 15 fps, a 15 fps sensor delivered at 30 fps, flicker and a start in the middle of a sign.
+TEST_CAMERAS = ("webcam-640x480-30fps", "lowlight-640x480-15in30fps", "phone-360x640-30fps-midsign",
+                "webcam-320x240-15fps")
+
+
+@pytest.fixture(scope="session")
+def held_out_streams(samples, tmp_path_factory):
+    """Streams of real signs with rests, built from the clips the segmenter was not tuned on."""
+    from signdesk.video.streams import build_stream, stream_plan
+
+    out = tmp_path_factory.mktemp("held-out-streams")
+    return [build_stream(clips, out / f"{name}.mp4", camera)
+            for name, clips, camera in stream_plan(samples, held_out=True, cameras=TEST_CAMERAS)]
+
+
+@pytest.fixture(scope="session")
+def short_real_stream(samples, tmp_path_factory):
+    """Three real webcam signs (held-out clips) with rests: a short camera for end-to-end live tests."""
+    from signdesk.video.streams import Camera, build_stream
+
+    clips = sorted(samples.glob("webcam_*.mp4"))[1::2][:3]
+    return build_stream(clips, tmp_path_factory.mktemp("short-stream") / "three_signs.mp4",
+                        Camera(640, 480, 30.0, noise=3.0, rest_s=1.0, seed=7))
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny random-weight InternVL with a real processor and tokenizer, built once per session."""
     from signdesk.engine.testmodel import make_test_model

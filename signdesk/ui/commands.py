@@ -45,13 +45,6 @@ def _add_bench_live(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_bench_live)
 
 
-def _find_subparsers(parser: argparse.ArgumentParser) -> Any:
-    for action in parser._actions:  # argparse has no public way to reach a parser's subcommands
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
-
-
 def register(subparsers: Any) -> None:
     gui = subparsers.add_parser("gui", help="open the desktop app (the default with no command)",
                                 description="Open the SignDesk window.")
@@ -76,17 +69,5 @@ def register(subparsers: Any) -> None:
     tr.add_argument("--threshold", type=float, metavar="P", help="below this confidence a sign is 'not sure'")
     tr.set_defaults(handler=_transcribe)
 
-    # `signdesk bench live`: join the engine's `bench` family when it exists, else start one.
-    bench = subparsers.choices.get("bench")
-    if bench is None:
-        bench = subparsers.add_parser("bench", help="measure performance", description="Benchmarks.")
-    family = _find_subparsers(bench)
-    if family is None and bench.get_default("handler") is None:
-        family = bench.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
-    if family is not None:
-        live = family.add_parser("live", help="drive the window offscreen with a fake 30 fps camera",
-                                 description="Drive the window offscreen with a fake camera while inference "
-                                             "runs, and report display/capture fps, GUI stalls and delays.")
-        _add_bench_live(live)
-    else:  # the engine's `bench` is a plain command: stand beside it
-        _add_bench_live(subparsers.add_parser("bench-live", help="benchmark the live view (see bench live)"))
+    # `signdesk bench live` reaches this too (signdesk.cli.ALIASES)
+    _add_bench_live(subparsers.add_parser("bench-live", help="benchmark the live view offscreen (also: bench live)"))

@@ -1,4 +1,4 @@
-"""The Live tab: camera picker and resolution, the live view, the transcript."""
+"""The Live tab: camera picker and resolution, the live view with its motion meter, the transcript."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from signdesk.ui.live_session import LiveSession
 from signdesk.ui.live_view import LiveView
+from signdesk.ui.motion_meter import percent
 from signdesk.ui.transcript_model import TranscriptModel
 from signdesk.ui.transcript_view import TranscriptView
 from signdesk.video.camera import COMMON_RESOLUTIONS, OpenCVCamera, VideoFileSource, list_cameras
@@ -39,6 +40,11 @@ VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v);;All files (*)"
 LATENCY_HISTORY = 512
 #: How long a per-clip error stays on the live view.
 ERROR_SHOW_MS = 4000
+#: "Hold still for a second": the video taken as the scene at rest.
+CALIBRATE_S = 1.0
+#: How long the calibration result stays in the hint line.
+NOTE_SHOW_MS = 6000
+MODEL_NOT_READY = "Model not ready: signs are not interpreted yet"
 
 _STATE_TEXT = {
     "opening": ("Opening {name}…", "info"),
@@ -58,6 +64,8 @@ class LiveTab(QWidget):
     """(end of sign to entry in ms, model time in ms) for the status bar."""
     clip_error_shown = Signal(str)
     """(message) interpreting a clip failed; the message is on the view for a few seconds."""
+    status_message = Signal(str, int)
+    """(text, milliseconds) a short note for the window's status bar, e.g. the result of Hold still."""
 
     def __init__(self, settings: Settings, clip_sink: Callable[[SignClip], bool], runner: TaskRunner,
                  speaker: Speaker | None = None, parent: QWidget | None = None) -> None:
@@ -86,6 +94,12 @@ class LiveTab(QWidget):
         self.start_button.setAccessibleName("Start or stop the camera")
         self.start_button.setToolTip("Start or stop the camera (F5)")
         self.start_button.clicked.connect(self.toggle)
+        self.hold_button = QPushButton("Hold still", self)
+        self.hold_button.setAccessibleName("Hold still to calibrate motion detection")
+        self.hold_button.setToolTip("Hold still for a second so SignDesk learns how much your scene moves at rest")
+        self.hold_button.setAccessibleDescription(self.hold_button.toolTip())
+        self.hold_button.setEnabled(False)  # only while the camera runs
+        self.hold_button.clicked.connect(self.calibrate)
         self.hint = QLabel("", self)
         self.hint.setAccessibleName("Live state")
 
@@ -95,6 +109,7 @@ class LiveTab(QWidget):
         top.addWidget(QLabel("&Resolution:", self, buddy=self.resolution))
         top.addWidget(self.resolution)
         top.addWidget(self.start_button)
+        top.addWidget(self.hold_button)
         top.addWidget(self.hint, 1)
 
         self.view = LiveView(self, placeholder="Press Start (F5) to open the camera,\nor choose a video file.")
@@ -118,8 +133,13 @@ class LiveTab(QWidget):
         self.session.frame_captured.connect(self._on_frame)
         self.session.capture_state_changed.connect(self._on_capture_state)
         self.session.segmenter_status_changed.connect(self._on_segmenter_status)
+        self.session.motion_measured.connect(self.view.set_motion)  # stores and repaints later: never stalls
+        self.session.calibration_finished.connect(self._on_calibrated)
         self._error_timer = QTimer(self, singleShot=True, interval=ERROR_SHOW_MS)
         self._error_timer.timeout.connect(self._clear_transient)
+        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SHOW_MS)
+        self._note_timer.timeout.connect(self._clear_note)
+        self._note = ""
         self._fill_cameras([])
 
     # ---------------------------------------------------------------- cameras
@@ -210,6 +230,8 @@ class LiveTab(QWidget):
         factory, name = self._source_factory()
         self._source_name = name
         self.view.set_message(f"Opening {name}…")
+        self.view.set_calibrating(False)  # a restart drops a calibration in progress
+        self.hold_button.setEnabled(False)  # until frames arrive
         self.session.start(factory, SegmenterConfig.from_settings(self.settings))
         self.start_button.setText("Stop")
         self.running_changed.emit(True)
@@ -219,9 +241,40 @@ class LiveTab(QWidget):
         self.view.clear()
         self.view.set_message("")
         self.start_button.setText("Start")
+        self.hold_button.setEnabled(False)
         self.hint.setText("")
         self.running_changed.emit(False)
         return ok
+
+    # ---------------------------------------------------------------- motion detection
+    def calibrate(self, seconds: float = CALIBRATE_S) -> bool:
+        """Learn how much the scene moves at rest from the next ``seconds`` of video (the user holds still).
+
+        The view says "Hold still…" until the session's ``calibration_finished``; False when no camera runs.
+        """
+        if not self.session.calibrate(seconds):
+            return False
+        self.view.set_calibrating(True)
+        self.hold_button.setEnabled(False)  # one calibration at a time
+        return True
+
+    @Slot(float)
+    def _on_calibrated(self, floor: float) -> None:
+        self.view.set_calibrating(False)
+        self.hold_button.setEnabled(self.session.state == "running")
+        self._note = f"Calibrated: rest moves {percent(floor)} % of the picture"
+        self.hint.setText(self._note)
+        self._note_timer.start()
+        self.status_message.emit(self._note, NOTE_SHOW_MS)
+
+    def _clear_note(self) -> None:
+        if self.hint.text() == self._note:  # unless something more recent took the line
+            self.hint.setText(MODEL_NOT_READY if self.running and not self._model_ready else "")
+        self._note = ""
+
+    def set_clip_size(self, size: tuple[int, int] | None) -> None:
+        """The model's frame size (width, height), or None: camera frames then carry a copy at that size."""
+        self.session.set_clip_size(size)
 
     def shutdown(self, timeout: float = 2.0) -> bool:
         return self.session.stop(timeout)
@@ -235,7 +288,7 @@ class LiveTab(QWidget):
     def set_model_ready(self, ready: bool) -> None:
         self._model_ready = ready
         if not ready and self.running:
-            self.hint.setText("Model not ready: signs are not interpreted yet")
+            self.hint.setText(MODEL_NOT_READY)
         elif ready:
             self.hint.setText("")
 
@@ -250,10 +303,13 @@ class LiveTab(QWidget):
 
     @Slot(str, str)
     def _on_capture_state(self, state: str, message: str) -> None:
+        # calibrating needs frames: possible while they come, and again once the calibration is over
+        self.hold_button.setEnabled(state == "running" and not self.view.calibrating)
         if state == "running":
             self.view.set_message("")
-            self.hint.setText("" if self._model_ready else "Model not ready: signs are not interpreted yet")
+            self.hint.setText("" if self._model_ready else MODEL_NOT_READY)
         elif state == "stopped":
+            self.view.set_calibrating(False)
             if self.start_button.text() == "Stop" and not self.session.running:
                 self.start_button.setText("Start")
                 self.running_changed.emit(False)

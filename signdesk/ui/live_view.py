@@ -2,7 +2,8 @@
 
 Frames are painted by hand from a QImage (no QLabel/QPixmap round trip). ``set_frame`` only stores
 the image and calls ``update()``; Qt merges update requests into one paint per screen refresh, so
-when frames come faster than the GUI can paint, the extra ones are simply never drawn.
+when frames come faster than the GUI can paint, the extra ones are simply never drawn. The motion
+meter in the bottom-right corner is a small child widget that follows the same rule.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from collections import deque
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from signdesk.ui.images import rgb_to_qimage
+from signdesk.ui.motion_meter import MotionMeter
+
+#: What the view says while the segmenter learns the scene at rest.
+HOLD_STILL_TEXT = "Hold still…"
+#: Room left at the bottom edge for the bar that fills while a sign is collected.
+_BOTTOM_BAR = 6
 
 _LEVEL_COLORS = {"info": QColor(30, 30, 30, 200), "warning": QColor(150, 95, 0, 220), "error": QColor(160, 20, 20, 230)}
 
 
 class LiveView(QWidget):
-    """A video surface with overlays: signing detected, clip being collected, interpreting, fps."""
+    """A video surface with overlays: signing detected, clip being collected, interpreting, fps, motion."""
 
     def __init__(self, parent: QWidget | None = None, *, name: str = "Live camera view",
                  placeholder: str = "No camera running") -> None:
@@ -42,7 +49,10 @@ class LiveView(QWidget):
         self._level = "info"
         self._caption = ""
         self._capture_fps = 0.0
+        self._calibrating = False
         self.show_fps = True
+        self.meter = MotionMeter(self)
+        self.meter.hide()  # until a camera reports motion
         self._shown: deque[float] = deque(maxlen=61)  # times of paints that showed a new frame
         self.frames_set = 0
         self.frames_painted = 0
@@ -64,7 +74,28 @@ class LiveView(QWidget):
         self._busy = False
         self._caption = ""
         self._shown.clear()
+        self.meter.hide()
+        self.meter.reset()
+        self.set_calibrating(False)
         self.update()
+
+    def set_motion(self, energy: float, threshold: float) -> None:
+        """The motion meter's level and threshold (% of the picture); cheap: stores them and repaints later."""
+        self.meter.set_level(energy, threshold)
+        if self.meter.isHidden():
+            self._place_meter()
+            self.meter.show()
+
+    def set_calibrating(self, calibrating: bool) -> None:
+        """Ask the user to hold still while the segmenter learns the scene at rest."""
+        if calibrating != self._calibrating:
+            self._calibrating = calibrating
+            self.setAccessibleDescription(self._message or (HOLD_STILL_TEXT if calibrating else self._placeholder))
+            self.update()
+
+    @property
+    def calibrating(self) -> bool:
+        return self._calibrating
 
     def set_signing(self, signing: bool, collected_s: float = 0.0, max_s: float | None = None) -> None:
         self._signing = signing
@@ -82,7 +113,7 @@ class LiveView(QWidget):
     def set_message(self, text: str, level: str = "info") -> None:
         """A line across the view (camera lost, no camera...); empty to remove it."""
         self._message, self._level = text, level
-        self.setAccessibleDescription(text or self._placeholder)
+        self.setAccessibleDescription(text or (HOLD_STILL_TEXT if self._calibrating else self._placeholder))
         self.update()
 
     @property
@@ -112,6 +143,14 @@ class LiveView(QWidget):
         scale = min(self.width() / iw, self.height() / ih)
         w, h = iw * scale, ih * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_meter()
+
+    def _place_meter(self) -> None:
+        """Bottom-right, above the bar that fills while a sign is collected."""
+        self.meter.move(self.width() - self.meter.width() - 10, self.height() - self.meter.height() - _BOTTOM_BAR - 8)
 
     # ---------------------------------------------------------------- painting
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -169,21 +208,25 @@ class LiveView(QWidget):
             self._badge(painter, self.width() - w - 10, y, text, dark)
         if self._signing and self._max_s > 0:  # a bar along the bottom: how much of max_sign_s is used
             frac = min(1.0, self._collected_s / self._max_s)
-            bar = QRectF(0, self.height() - 6, self.width() * frac, 6)
+            bar = QRectF(0, self.height() - _BOTTOM_BAR, self.width() * frac, _BOTTOM_BAR)
             painter.fillRect(bar, QColor(230, 40, 40, 200))
         if self._caption:
             metrics = painter.fontMetrics()
             self._badge(painter, 10, self.height() - metrics.height() - 20, self._caption, dark)
-        if self._message:
-            metrics = painter.fontMetrics()
-            rect = QRectF(20, 0, self.width() - 40, 0)
-            bounds = metrics.boundingRect(rect.toRect(), Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter,
-                                          self._message)
-            h = bounds.height() + 20
-            box = QRectF(10, (self.height() - h) / 2, self.width() - 20, h)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(_LEVEL_COLORS.get(self._level, _LEVEL_COLORS["info"]))
-            painter.drawRoundedRect(box, 8, 8)
-            painter.setPen(QColor(255, 255, 255))
-            painter.drawText(box.adjusted(10, 0, -10, 0),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
+        if self._message:  # a camera problem outranks the request to hold still
+            self._paint_box(painter, self._message, _LEVEL_COLORS.get(self._level, _LEVEL_COLORS["info"]))
+        elif self._calibrating:
+            self._paint_box(painter, HOLD_STILL_TEXT, _LEVEL_COLORS["info"])
+
+    def _paint_box(self, painter: QPainter, text: str, color: QColor) -> None:
+        """A message across the middle of the view."""
+        metrics = painter.fontMetrics()
+        rect = QRectF(20, 0, self.width() - 40, 0)
+        bounds = metrics.boundingRect(rect.toRect(), Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter, text)
+        h = bounds.height() + 20
+        box = QRectF(10, (self.height() - h) / 2, self.width() - 20, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(box, 8, 8)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)

@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, info: EngineInfo) -> None:
         self.banner.set_ready(self._ready_text(info))
         self.status.set_engine(info.device, info.model_id, info.adapter, info.dtype)
+        self.live.set_clip_size(info.frame_size)  # live signs reach the model resized once, as files do
         self.live.set_model_ready(True)
         if self._pending_file:
             path, self._pending_file = self._pending_file, None

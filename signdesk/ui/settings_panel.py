@@ -2,7 +2,7 @@
 
 Apply sends only the changed keys; the window decides what each needs (a model reload for model,
 device and quantization; an adapter switch or a reconfigure for the rest; nothing at all for
-threshold and segmentation, which apply to the next sign).
+threshold, segmentation and motion sensitivity, which the live segmenter takes at its next frame).
 """
 
 from __future__ import annotations
@@ -122,6 +122,14 @@ class SettingsPanel(QWidget):
         form.addRow("Shortest si&gn:", self.min_sign)
         self.max_sign = self._seconds("Longest sign", "Longer motions are cut into clips of this length", 0.1, 30.0)
         form.addRow("Longest sig&n:", self.max_sign)
+        self.sensitivity = QDoubleSpinBox(self)
+        self.sensitivity.setRange(1.0, 10.0)
+        self.sensitivity.setSingleStep(0.5)
+        self.sensitivity.setDecimals(1)
+        self._name(self.sensitivity, "Motion sensitivity",
+                   "How little motion starts a sign, 1–10: higher, smaller movements count "
+                   "(the Live tab's meter shows the threshold)")
+        form.addRow("Sens&itivity:", self.sensitivity)
 
         self.note = QLabel("Model, device and quantization reload the model; the rest applies at once.",
                            self)
@@ -222,11 +230,13 @@ class SettingsPanel(QWidget):
         self.stride.setValue(int(v["live.stride"]))
         self.min_sign.setValue(float(v["live.min_sign_s"]))
         self.max_sign.setValue(float(v["live.max_sign_s"]))
+        self.sensitivity.setValue(float(v["live.sensitivity"]))
 
     @staticmethod
     def keys() -> tuple[str, ...]:
         return ("model.id", "model.adapter", "device", "quantize", "frames", "mode", "glossary", "top_k",
-                "live.threshold", "live.segmentation", "live.stride", "live.min_sign_s", "live.max_sign_s")
+                "live.threshold", "live.segmentation", "live.stride", "live.min_sign_s", "live.max_sign_s",
+                "live.sensitivity")
 
     def values(self) -> dict[str, Any]:
         adapter = self.adapter.currentText().strip()
@@ -245,6 +255,7 @@ class SettingsPanel(QWidget):
             "live.stride": self.stride.value(),
             "live.min_sign_s": round(self.min_sign.value(), 3),
             "live.max_sign_s": round(self.max_sign.value(), 3),
+            "live.sensitivity": round(self.sensitivity.value(), 1),
         }
 
     def changes(self) -> dict[str, Any]:

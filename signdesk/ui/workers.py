@@ -42,6 +42,11 @@ def default_loader(settings: Settings, progress: Callable[[str, float, str], Non
     return open_interpreter(settings, progress=progress, allow_download=allow_download)
 
 
+def _frame_size(interp: Any) -> tuple[int, int] | None:
+    size = getattr(interp, "frame_size", None)
+    return (int(size[0]), int(size[1])) if size else None
+
+
 @dataclass(frozen=True)
 class EngineInfo:
     """What the status bar shows about the loaded model."""
@@ -53,6 +58,7 @@ class EngineInfo:
     num_frames: int
     mode: str
     load_s: float = 0.0
+    frame_size: tuple[int, int] | None = None  # (width, height) the model's frames are resized to
 
 
 @dataclass
@@ -293,6 +299,7 @@ class EngineWorker(QObject):
             num_frames=int(getattr(interp, "num_frames", settings["frames"])),
             mode=str(getattr(interp, "mode", settings["mode"])),
             load_s=load_s,
+            frame_size=_frame_size(interp),
         )
 
     def _do_op(self, kind: str, options: dict[str, Any]) -> None:
@@ -319,6 +326,7 @@ class EngineWorker(QObject):
                 int(getattr(interp, "num_frames", self.info.num_frames)),
                 str(getattr(interp, "mode", options.get("mode", self.info.mode))),
                 self.info.load_s,
+                self.info.frame_size,
             )
             self.reconfigured.emit(self.info)
 
@@ -326,7 +334,6 @@ class EngineWorker(QObject):
         import numpy as np
 
         from signdesk.transcript import candidates_of
-        from signdesk.video.decode import sample_frames
 
         interp = self.interpreter
         started = time.monotonic()
@@ -334,7 +341,7 @@ class EngineWorker(QObject):
         try:
             if not clip.frames:
                 raise SignDeskError("the clip has no frames")
-            frames = sample_frames(clip.frames, int(getattr(interp, "num_frames", 8)))
+            frames = clip.sample(int(getattr(interp, "num_frames", 8)))  # as read_clip samples a file
             result = interp.interpret_frames(np.ascontiguousarray(frames))
         except Exception as exc:
             if not isinstance(exc, SignDeskError):

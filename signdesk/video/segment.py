@@ -47,8 +47,10 @@ OFF_THRESHOLD = 0.1
 #: The rest floor: this quantile of the measures over the last FLOOR_WINDOW_S seconds.
 FLOOR_QUANTILE = 0.1
 FLOOR_WINDOW_S = 20.0
-#: Frames of a clip kept at most; longer signs are thinned out uniformly (every other frame dropped).
-CLIP_CAPACITY = 64
+#: Frames of a clip kept at most: the longest sign (4 s) and its pre-roll at 30 fps, so live clips are
+#: sampled from exactly the frames a file's clip is. Longer (or faster) signs are thinned out uniformly
+#: (every other frame dropped); at the model's 448x448 this bounds a clip to about 77 MB.
+CLIP_CAPACITY = 128
 
 
 @dataclass
