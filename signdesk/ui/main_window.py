@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
         self.files.sig_cancel_requested.connect(self.engine.cancel_file_job)
         self.live.latency_measured.connect(lambda total, model: self.status.set_latency(total, model))
         self.live.clip_error_shown.connect(lambda msg: self.status.showMessage(f"Sign not interpreted: {msg}", 6000))
+        self.live.status_message.connect(self.status.showMessage)
         self.live.running_changed.connect(self._on_running_changed)
         self.live.transcript.speak_check.toggled.connect(self._on_speak_toggled)
         self.settings_panel.sig_apply_requested.connect(self.apply_settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 from PySide6.QtWidgets import (
@@ -133,8 +132,12 @@ def test_text_zoom(make_window, fake_interpreter):
 def _clip(i: int):
     import numpy as np
 
-    return SimpleNamespace(frames=[np.zeros((8, 8, 3), np.uint8)] * 4, start_s=float(i), end_s=i + 1.0,
-                           motion_id=i, last_frame_t=0.0, emitted_t=0.0, name=f"clip{i}")
+    from signdesk.video.segment import SignClip
+
+    clip = SignClip(frames=[np.zeros((8, 8, 3), np.uint8)] * 4, start_s=float(i), end_s=i + 1.0,
+                    start_seq=4 * i, end_seq=4 * i + 3, motion_id=i, seqs=list(range(4 * i, 4 * i + 4)))
+    clip.name = f"clip{i}"  # for the test's own bookkeeping
+    return clip
 
 
 def test_engine_latest_clip_wins_and_never_queues(qtbot, make_interpreter):
