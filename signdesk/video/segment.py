@@ -78,7 +78,7 @@ class SignClip:
         The indices are chosen over the stream's frame numbers ``start_seq..end_seq``; where the clip
         buffer thinned a long sign out, the nearest frame it kept stands in.
         """
-        from signdesk.video.decode import sample_frames, sample_indices
+        from signdesk.video.decode import resize_frames, sample_frames, sample_indices
 
         if not self.frames:
             raise SignDeskError("the clip has no frames")
@@ -88,7 +88,11 @@ class SignClip:
         picks = []
         for index in sample_indices(self.end_seq - self.start_seq + 1, num_frames):
             picks.append(int(np.abs(kept - (self.start_seq + index)).argmin()))
-        return np.stack([self.frames[i] for i in picks])
+        frames = [self.frames[i] for i in picks]
+        newest = frames[-1].shape[:2]
+        if any(f.shape[:2] != newest for f in frames):  # the model's size became known during this sign
+            frames = [resize_frames(f[None], (newest[1], newest[0]))[0] for f in frames]
+        return np.stack(frames)
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,14 @@ def test_segment_thread_calibrates_on_request_and_hands_over_clip_images():
     assert len(clips) == 2
     assert all(f.shape == (48, 48, 3) for f in clips[0].frames)  # the model-size copies, not the small ones
     assert [int(f[0, 0, 0]) for f in clips[0].frames] == clips[0].seqs
+
+
+def test_a_clip_whose_frames_changed_size_mid_sign_samples_at_the_newest_size():
+    """The camera ran before the model was loaded: early frames lack the model-size copy."""
+    from signdesk.video.segment import SignClip
+
+    frames = [np.zeros((30, 40, 3), np.uint8)] * 5 + [np.full((64, 64, 3), 9, np.uint8)] * 5
+    clip = SignClip(frames=frames, start_s=0.0, end_s=1.0, start_seq=0, end_seq=9, seqs=list(range(10)))
+    sampled = clip.sample(4)
+    assert sampled.shape == (4, 64, 64, 3)
+    assert sampled[0].max() == 0 and sampled[-1].min() == 9
