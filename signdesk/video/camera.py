@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 #: which sees 448x448 frames, and keeps a few seconds of frames within a few dozen MB.
 DEFAULT_MAX_SIDE = 480
 #: Frames the ring holds: about two seconds at 30 fps, far more than a healthy consumer ever lags.
+#: With a model loaded each frame also carries its 448x448 copy: about 70 MB in all at 480 px.
 DEFAULT_RING_CAPACITY = 64
 #: Pauses between attempts to reopen a camera that failed or was lost (the last one repeats).
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)

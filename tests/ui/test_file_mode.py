@@ -21,8 +21,9 @@ def test_file_mode_with_the_tiny_model_gives_timed_words(make_window, qtbot, tin
     model = files.model
     assert model.rowCount() == 2  # two signs, two separate motions
     first, second = model.entry(0), model.entry(1)
-    assert first.start_s == pytest.approx(0.8, abs=0.2) and first.end_s == pytest.approx(2.0, abs=0.15)
-    assert second.start_s == pytest.approx(3.0, abs=0.2) and second.end_s == pytest.approx(4.44, abs=0.15)
+    # the signs move from 0.8 s and 3.0 s; a clip starts 0.2 s before the first movement
+    assert first.start_s == pytest.approx(0.6, abs=0.1) and first.end_s == pytest.approx(2.0, abs=0.15)
+    assert second.start_s == pytest.approx(2.8, abs=0.1) and second.end_s == pytest.approx(4.44, abs=0.15)
     assert len(first.candidates) == tiny_settings["top_k"]
     assert "Done: 2 words" in files.status.text()
     assert not files.progress.isVisible()
