@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from signdesk import paths
@@ -37,7 +38,67 @@ def gui_overrides(args: Any) -> dict[str, Any]:
     return {k: v for k, v in overrides.items() if v is not None}
 
 
+#: Qt platform plugins that need a display server, and the variable that names one.
+_DISPLAY_PLATFORMS = {"xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",), "wayland-egl": ("WAYLAND_DISPLAY",)}
+
+NO_DISPLAY = (
+    "no display found (DISPLAY and WAYLAND_DISPLAY are not set): run signdesk in a desktop session "
+    "(or `ssh -X`), or set QT_QPA_PLATFORM=offscreen for tests; --camera-file does not help here, but "
+    "`signdesk transcribe VIDEO` and `signdesk live --camera-file VIDEO` work without a display"
+)
+
+
+def display_problem(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why the window cannot open here, or None.
+
+    Without a display Qt's xcb plugin aborts the process (a core dump, exit 134) with a hint about
+    libxcb-cursor0 that sends users the wrong way, so this is checked before the QApplication exists.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return None  # Windows and macOS always have their own platform plugin
+    requested = [p.split(":")[0].strip() for p in environ.get("QT_QPA_PLATFORM", "").split(";") if p.strip()]
+    if any(p not in _DISPLAY_PLATFORMS for p in requested):
+        return None  # offscreen, vnc, eglfs...: the user chose a plugin that needs no display server
+    variables = {v for p in requested for v in _DISPLAY_PLATFORMS[p]} or {"DISPLAY", "WAYLAND_DISPLAY"}
+    if any(environ.get(v) for v in variables):
+        return None
+    return NO_DISPLAY
+
+
+# Qt message types (QtMsgType values) and the log level each has when the user asked for details (-v).
+_QT_LEVELS = {0: logging.DEBUG, 4: logging.INFO, 1: logging.WARNING, 2: logging.ERROR, 3: logging.CRITICAL}
+_qt_log = logging.getLogger("qt")
+_qt_verbose = False
+
+
+def _qt_message(msg_type: Any, context: Any, message: str) -> None:
+    """Qt's own messages go to the log instead of the terminal.
+
+    Qt's plugins warn on every start about things SignDesk does without (pipewire, speech-dispatcher,
+    size hints of the offscreen platform): noise for users, so these are debug records unless ``-v``.
+    A fatal message is always shown: Qt aborts right after it.
+    """
+    level = _QT_LEVELS.get(int(getattr(msg_type, "value", msg_type)), logging.WARNING)
+    if not _qt_verbose and level < logging.CRITICAL:
+        level = logging.DEBUG
+    category = getattr(context, "category", None) or ""
+    _qt_log.log(level, "%s%s", f"{category}: " if category and category != "default" else "", message)
+
+
+def install_qt_messages(verbose: bool | None = None) -> None:
+    """Route Qt's messages through ``_qt_message`` (call before Qt loads plugins); ``verbose`` shows them."""
+    global _qt_verbose
+    from PySide6.QtCore import qInstallMessageHandler
+
+    if verbose is not None:
+        _qt_verbose = verbose
+    qInstallMessageHandler(_qt_message)
+
+
 def make_application(argv: list[str] | None = None):
+    install_qt_messages()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -69,6 +130,7 @@ def build_window(args: Any = None, **kwargs: Any):
     """The application and its window, shown but not started (no model loading yet)."""
     import PySide6
 
+    install_qt_messages()  # before the window's modules load Qt plugins
     from signdesk.ui.main_window import MainWindow
 
     problem = qt_binding_problem(PySide6.__version__, sys.version_info[:2])
@@ -85,6 +147,10 @@ def build_window(args: Any = None, **kwargs: Any):
 
 def run_gui(args: Any) -> int:
     """``signdesk`` / ``signdesk gui [--camera-file VIDEO]`` (``cli.main`` ran the bootstrap already)."""
+    problem = display_problem()
+    if problem:
+        raise SignDeskError(problem)
+    install_qt_messages(bool(getattr(args, "verbose", False)))
     camera_file = getattr(args, "camera_file", None)
     if camera_file and not os.path.isfile(camera_file):
         raise SignDeskError(f"{camera_file}: no such video file (--camera-file wants a video to play as the camera)")

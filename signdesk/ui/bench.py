@@ -12,20 +12,29 @@ between two ticks of a 5 ms GUI-thread timer (the longest stall), and for each t
 time from the clip leaving the segmenter to the word on screen beyond the model's own time, split
 into waiting for the engine (latest wins) and the rest. The segmenter's hold time (how long it waits
 to be sure a sign is over) is reported apart.
+
+The benchmark runs in a clean, temporary SignDesk home: no settings file, window state or Training
+tab state of the user is read (an adapter "in use" or a changed sign length would measure something
+else, or nothing). A scenario that interpreted no clip fails the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from signdesk import paths
+from signdesk.errors import SignDeskError
 from signdesk.video.camera import ArraySource
 
 STALL_TICK_MS = 5
@@ -122,6 +131,50 @@ def _med(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
 
+#: Environment that would carry the user's choices into the benchmark.
+_USER_ENV = ("SIGNDESK_MODEL", "SIGNDESK_DEVICE")
+
+
+@contextlib.contextmanager
+def clean_home(folder: Path) -> Iterator[Path]:
+    """Point SIGNDESK_HOME at an empty ``folder`` for the duration (settings, window and wizard state)."""
+    saved = {name: os.environ.get(name) for name in (paths.HOME_ENV, *_USER_ENV)}
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[paths.HOME_ENV] = str(folder)
+    for name in _USER_ENV:
+        os.environ.pop(name, None)
+    try:
+        yield folder
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def resolve_model(model_id: str) -> str:
+    """A hub id as the folder it is cached in (found with the user's cache, before the clean home hides it)."""
+    from signdesk.engine.download import local_model_path, looks_like_path
+
+    folder = local_model_path(model_id)
+    if folder is None and looks_like_path(model_id):
+        raise SignDeskError(f"{model_id}: no such model folder")
+    if folder is None:
+        raise SignDeskError(f"model {model_id} is not downloaded: run `signdesk model download {model_id}` first "
+                            "(the benchmark never downloads)")
+    return str(folder)
+
+
+def measured_nothing(results: list[dict[str, Any]]) -> str | None:
+    """One line naming the scenarios that interpreted no clip (their figures would be NaN), or None."""
+    empty = [r["scenario"] for r in results if not r["clips_interpreted"]]
+    if not empty:
+        return None
+    return (f"signdesk: error: bench live measured nothing: scenario {', '.join(empty)} interpreted no clip "
+            "in its run (no sign found, or every clip failed); try a longer --seconds or look at the log with -v")
+
+
 def run_scenario(name: str, model_id: str, frames: np.ndarray, *, fps: float, seconds: float,
                  slow_ms: float, state_dir: Path) -> dict[str, Any]:
     from signdesk.config import load_settings
@@ -131,7 +184,8 @@ def run_scenario(name: str, model_id: str, frames: np.ndarray, *, fps: float, se
     overrides: dict[str, Any] = {"model.id": model_id}
     if name == "continuous":
         overrides.update({"live.segmentation": "continuous", "live.stride": 2})
-    settings = load_settings(overrides)
+    # the packaged defaults only: an explicit user file that does not exist (whatever SIGNDESK_HOME is)
+    settings = load_settings(overrides, user_file=state_dir / "no-user-settings.yaml")
 
     def loader(settings, progress, allow_download):
         interp = default_loader(settings, progress, allow_download)
@@ -144,8 +198,10 @@ def run_scenario(name: str, model_id: str, frames: np.ndarray, *, fps: float, se
     window.show()
     window.start()
     try:
-        if not _wait_until(lambda: window.banner.state == "ready", 300):
-            raise RuntimeError(f"{name}: the model did not load: {window.banner.label.text()}")
+        # a failed load ends the wait at once: say why instead of waiting out the timeout
+        if not _wait_until(lambda: window.banner.state in {"ready", "failed", "missing"}, 300) \
+                or window.banner.state != "ready":
+            raise SignDeskError(f"bench live, scenario {name}: the model did not load: {window.banner.label.text()}")
         _wait_until(lambda: window.live.session.state == "running", 30)
         _spin(1.0)  # warm up: first clips, caches
         live, view, engine = window.live, window.live.view, window.engine
@@ -208,14 +264,13 @@ def format_table(results: list[dict[str, Any]]) -> str:
 
 def run_bench_live(args: Any) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from signdesk.ui.app import make_application
+    from signdesk.ui.app import install_qt_messages, make_application
 
-    with tempfile.TemporaryDirectory(prefix="signdesk-bench-") as tmp:
+    install_qt_messages(bool(getattr(args, "verbose", False)))
+    model_id = resolve_model(args.model) if args.model else None
+    with tempfile.TemporaryDirectory(prefix="signdesk-bench-") as tmp, clean_home(Path(tmp) / "home"):
         tmp_path = Path(tmp)
-        if not os.environ.get("SIGNDESK_HOME"):
-            os.environ["SIGNDESK_HOME"] = str(tmp_path / "home")  # never touch the user's settings
         make_application()
-        model_id = args.model
         if not model_id:
             from signdesk.engine.testmodel import make_test_model
 
@@ -234,4 +289,8 @@ def run_bench_live(args: Any) -> int:
             print(format_table(results))
             print(f"\nfake camera: {frames.shape[2]}x{frames.shape[1]} at {args.fps:g} fps; "
                   f"slow model: +{args.slow_ms:g} ms of torch CPU work per clip")
+    problem = measured_nothing(results)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     return 0

@@ -45,6 +45,12 @@ CALIBRATE_S = 1.0
 #: How long the calibration result stays in the hint line.
 NOTE_SHOW_MS = 6000
 MODEL_NOT_READY = "Model not ready: signs are not interpreted yet"
+#: Failed attempts to open a camera before the view says there is none (1 when the system lists no camera).
+NO_CAMERA_AFTER = 3
+NO_CAMERA_TEXT = ("No camera found ({reason}). Connect one, or use a video file as the camera "
+                  "(Ctrl+Shift+O).")
+NO_CAMERA_ACTION = "Use a video file as the camera…"
+NO_CAMERA_HINT = "No camera found; still looking for one"
 
 _STATE_TEXT = {
     "opening": ("Opening {name}…", "info"),
@@ -66,6 +72,8 @@ class LiveTab(QWidget):
     """(message) interpreting a clip failed; the message is on the view for a few seconds."""
     status_message = Signal(str, int)
     """(text, milliseconds) a short note for the window's status bar, e.g. the result of Hold still."""
+    cameras_listed = Signal(list)
+    """(CameraInfo list) the system's cameras were listed (empty: none, so a failing webcam is missing)."""
 
     def __init__(self, settings: Settings, clip_sink: Callable[[SignClip], bool], runner: TaskRunner,
                  speaker: Speaker | None = None, parent: QWidget | None = None) -> None:
@@ -78,6 +86,10 @@ class LiveTab(QWidget):
         self.latencies: deque[dict[str, float]] = deque(maxlen=LATENCY_HISTORY)
         self.clip_errors = 0
         self._model_ready = False
+        self._cameras_listed: bool | None = None  # None until the system's camera list came back
+        self._open_failures = 0  # retries since the camera last delivered frames
+        self._no_camera_after = NO_CAMERA_AFTER
+        self.no_camera_shown = False
 
         self.camera = QComboBox(self)
         self.camera.setAccessibleName("Camera")
@@ -113,6 +125,7 @@ class LiveTab(QWidget):
         top.addWidget(self.hint, 1)
 
         self.view = LiveView(self, placeholder="Press Start (F5) to open the camera,\nor choose a video file.")
+        self.view.action_requested.connect(self.choose_camera_file)
         self.model = TranscriptModel(float(settings["live.threshold"]), parent=self)
         self.transcript = TranscriptView(self.model, speaker, self, name="Live transcript")
         self.transcript.speak_check.setChecked(bool(settings["live.speak"]))
@@ -145,7 +158,12 @@ class LiveTab(QWidget):
     # ---------------------------------------------------------------- cameras
     def refresh_cameras(self) -> None:
         """List the cameras in the background (opening devices can take a moment)."""
-        self._runner.run("cameras", list_cameras, self._fill_cameras, lambda msg: self._fill_cameras([]))
+        self._runner.run("cameras", list_cameras, self._on_cameras_listed, lambda msg: self._fill_cameras([]))
+
+    def _on_cameras_listed(self, cameras: list) -> None:
+        self._cameras_listed = bool(cameras)
+        self._fill_cameras(cameras)
+        self.cameras_listed.emit(list(cameras))
 
     def _fill_cameras(self, cameras: list) -> None:
         current = self.camera.currentData()
@@ -229,6 +247,11 @@ class LiveTab(QWidget):
     def start(self) -> None:
         factory, name = self._source_factory()
         self._source_name = name
+        self._open_failures = 0
+        self.no_camera_shown = False
+        # a webcam on a system that lists none is missing for sure: say so at the first failure
+        listed_none = self._cameras_listed is False and _split(self.camera.currentData())[0] == "camera"
+        self._no_camera_after = 1 if listed_none else NO_CAMERA_AFTER
         self.view.set_message(f"Opening {name}…")
         self.view.set_calibrating(False)  # a restart drops a calibration in progress
         self.hold_button.setEnabled(False)  # until frames arrive
@@ -301,14 +324,36 @@ class LiveTab(QWidget):
     def _on_frame(self, frame) -> None:
         self.view.set_frame(frame.image)
 
+    def _show_no_camera(self, message: str) -> None:
+        """One message that stays (no "retrying in 4 s" every few seconds) and offers a video file instead."""
+        reason = message.split(" — retrying", 1)[0].strip()
+        if "cannot be opened" in reason:  # "Camera 0 cannot be opened: is it connected...?"
+            reason = reason.split(":", 1)[0]
+        self.no_camera_shown = True
+        self.view.set_message(NO_CAMERA_TEXT.format(reason=reason), "warning", action=NO_CAMERA_ACTION,
+                              tip="Play a video file as the camera (Ctrl+Shift+O)")
+        self.hint.setText(NO_CAMERA_HINT)
+
     @Slot(str, str)
     def _on_capture_state(self, state: str, message: str) -> None:
         # calibrating needs frames: possible while they come, and again once the calibration is over
         self.hold_button.setEnabled(state == "running" and not self.view.calibrating)
+        if state == "retrying":
+            # LiveSession passes no attempt number: one "retrying" per failed attempt, counted since frames came
+            self._open_failures += 1
+            if self._open_failures >= self._no_camera_after:
+                if not self.no_camera_shown:
+                    self._show_no_camera(message)
+                return  # keep retrying quietly in the background: a camera plugged in later is picked up
+        if state == "opening" and self.no_camera_shown:
+            return
         if state == "running":
+            self._open_failures = 0
+            self.no_camera_shown = False
             self.view.set_message("")
             self.hint.setText("" if self._model_ready else MODEL_NOT_READY)
         elif state == "stopped":
+            self.no_camera_shown = False
             self.view.set_calibrating(False)
             if self.start_button.text() == "Stop" and not self.session.running:
                 self.start_button.setText("Start")
@@ -319,6 +364,7 @@ class LiveTab(QWidget):
             self.view.set_message(text, level)
             self.hint.setText(text if state != "opening" else "")
             if state in {"failed", "ended"}:
+                self.no_camera_shown = False
                 self.start_button.setText("Start")
                 self.running_changed.emit(False)
 

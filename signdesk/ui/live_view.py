@@ -4,6 +4,9 @@ Frames are painted by hand from a QImage (no QLabel/QPixmap round trip). ``set_f
 the image and calls ``update()``; Qt merges update requests into one paint per screen refresh, so
 when frames come faster than the GUI can paint, the extra ones are simply never drawn. The motion
 meter in the bottom-right corner is a small child widget that follows the same rule.
+
+A message (camera lost, no camera...) is a box across the middle; it replaces the placeholder
+rather than being drawn over it, and may carry a button just below it (e.g. "use a video file").
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import time
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QPushButton, QSizePolicy, QWidget
 
 from signdesk.ui.images import rgb_to_qimage
 from signdesk.ui.motion_meter import MotionMeter
@@ -23,12 +26,17 @@ from signdesk.ui.motion_meter import MotionMeter
 HOLD_STILL_TEXT = "Hold still…"
 #: Room left at the bottom edge for the bar that fills while a sign is collected.
 _BOTTOM_BAR = 6
+#: Space between the message box and its button.
+_BUTTON_GAP = 10
 
 _LEVEL_COLORS = {"info": QColor(30, 30, 30, 200), "warning": QColor(150, 95, 0, 220), "error": QColor(160, 20, 20, 230)}
 
 
 class LiveView(QWidget):
     """A video surface with overlays: signing detected, clip being collected, interpreting, fps, motion."""
+
+    action_requested = Signal()
+    """The button under the message was pressed (see ``set_message(..., action=...)``)."""
 
     def __init__(self, parent: QWidget | None = None, *, name: str = "Live camera view",
                  placeholder: str = "No camera running") -> None:
@@ -53,6 +61,10 @@ class LiveView(QWidget):
         self.show_fps = True
         self.meter = MotionMeter(self)
         self.meter.hide()  # until a camera reports motion
+        self.action_button = QPushButton(self)
+        self.action_button.setAccessibleName("Action for the message on the view")
+        self.action_button.hide()  # only with a message that offers a way out
+        self.action_button.clicked.connect(self.action_requested)
         self._shown: deque[float] = deque(maxlen=61)  # times of paints that showed a new frame
         self.frames_set = 0
         self.frames_painted = 0
@@ -110,15 +122,32 @@ class LiveView(QWidget):
             self._busy = busy
             self.update()
 
-    def set_message(self, text: str, level: str = "info") -> None:
-        """A line across the view (camera lost, no camera...); empty to remove it."""
+    def set_message(self, text: str, level: str = "info", *, action: str = "", tip: str = "") -> None:
+        """A line across the view (camera lost, no camera...); empty to remove it.
+
+        ``action`` puts a button with that text below the message (``action_requested`` when pressed).
+        """
         self._message, self._level = text, level
         self.setAccessibleDescription(text or (HOLD_STILL_TEXT if self._calibrating else self._placeholder))
+        if text and action:
+            self.action_button.setText(action)
+            self.action_button.setToolTip(tip)
+            self.action_button.setAccessibleName(action.rstrip("…"))
+            self.action_button.adjustSize()
+            self.action_button.show()
+        else:
+            self.action_button.hide()
+        self._place_action()
         self.update()
 
     @property
     def message(self) -> str:
         return self._message
+
+    @property
+    def placeholder_shown(self) -> bool:
+        """The placeholder is drawn only on an empty view with nothing else in its middle."""
+        return self._image is None and not self._message and not self._calibrating
 
     def set_caption(self, text: str) -> None:
         self._caption = text
@@ -147,6 +176,33 @@ class LiveView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_meter()
+        self._place_action()
+
+    def _overlay_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(9.0, font.pointSizeF() * 1.1))
+        font.setBold(True)
+        return font
+
+    def message_box_rect(self, text: str | None = None) -> QRectF:
+        """Where the message box is drawn; it moves up to leave room for a button below it."""
+        text = self._message if text is None else text
+        if not text:
+            return QRectF()
+        metrics = QFontMetrics(self._overlay_font())
+        bounds = metrics.boundingRect(QRectF(20, 0, self.width() - 40, 0).toRect(),
+                                      Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter, text)
+        h = bounds.height() + 20
+        below = self.action_button.sizeHint().height() + _BUTTON_GAP if self.action_button.isVisibleTo(self) else 0
+        return QRectF(10, max(0.0, (self.height() - h - below) / 2), self.width() - 20, h)
+
+    def _place_action(self) -> None:
+        if self.action_button.isHidden():
+            return
+        box = self.message_box_rect()
+        size = self.action_button.sizeHint()
+        self.action_button.resize(size)
+        self.action_button.move(int((self.width() - size.width()) / 2), int(box.bottom() + _BUTTON_GAP))
 
     def _place_meter(self) -> None:
         """Bottom-right, above the bar that fills while a sign is collected."""
@@ -163,7 +219,7 @@ class LiveView(QWidget):
                 self._fresh = False
                 self.frames_painted += 1
                 self._shown.append(time.monotonic())
-        else:
+        elif self.placeholder_shown:  # a message takes the placeholder's place, never on top of it
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              self._placeholder)
@@ -189,10 +245,7 @@ class LiveView(QWidget):
         return w
 
     def _paint_overlays(self, painter: QPainter) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(max(9.0, font.pointSizeF() * 1.1))
-        font.setBold(True)
-        painter.setFont(font)
+        painter.setFont(self._overlay_font())
         dark = QColor(0, 0, 0, 160)
         x, y = 10.0, 10.0
         if self._signing:
@@ -220,11 +273,7 @@ class LiveView(QWidget):
 
     def _paint_box(self, painter: QPainter, text: str, color: QColor) -> None:
         """A message across the middle of the view."""
-        metrics = painter.fontMetrics()
-        rect = QRectF(20, 0, self.width() - 40, 0)
-        bounds = metrics.boundingRect(rect.toRect(), Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter, text)
-        h = bounds.height() + 20
-        box = QRectF(10, (self.height() - h) / 2, self.width() - 20, h)
+        box = self.message_box_rect(text)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(box, 8, 8)
