@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,10 +132,17 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 class Settings:
     """The merged settings plus the user layer, which is what ``save`` writes back."""
 
-    def __init__(self, values: dict[str, Any], user: dict[str, Any], user_file: Path) -> None:
+    def __init__(self, values: dict[str, Any], user: dict[str, Any], user_file: Path,
+                 explicit: Iterable[str] | None = None) -> None:
         self._values = values
         self._user = user
         self.user_file = user_file
+        # keys set above the packaged defaults (settings file, environment, flags): what an adapter may not change
+        self.explicit = frozenset(user if explicit is None else explicit)
+
+    def is_explicit(self, name: str) -> bool:
+        """Whether ``name`` was chosen (settings file, environment, flag) rather than left at its packaged default."""
+        return name in self.explicit
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
@@ -153,13 +160,14 @@ class Settings:
         """A copy with more values on top (command-line flags, a GUI change not yet saved)."""
         given = {k: v for k, v in overrides.items() if v is not None or SCHEMA[k].nullable}
         checked = validate(given, source)
-        return Settings({**self._values, **checked}, dict(self._user), self.user_file)
+        return Settings({**self._values, **checked}, dict(self._user), self.user_file, self.explicit | checked.keys())
 
     def set_user(self, name: str, value: Any) -> None:
         """Change one value in the user layer (and the merged view); ``save`` persists it."""
         checked = validate({name: value}, "settings")
         self._user.update(checked)
         self._values.update(checked)
+        self.explicit = self.explicit | checked.keys()
 
     def save(self) -> Path:
         import yaml
@@ -188,5 +196,5 @@ def load_settings(
             env.update(validate({name: os.environ[var]}, f"environment variable {var}"))
     values.update(env)
 
-    settings = Settings(values, user, user_file)
+    settings = Settings(values, user, user_file, user.keys() | env.keys())
     return settings.with_overrides(overrides) if overrides else settings

@@ -244,6 +244,7 @@ def run_transcribe(args) -> int:
 
     # fail early, before the model loads, on a bad file; a still image is no video for probe_video
     info = probe_image(video) if is_still_image(video) else probe_video(video)
+    srt = _srt_target(args.srt, video) if args.srt else None  # ... and on a place subtitles cannot go
     interpreter = open_interpreter_for(settings, verbose=args.verbose)
     threshold = float(settings["live.threshold"])
     results: list[SignResult] = []
@@ -254,20 +255,37 @@ def run_transcribe(args) -> int:
                 print(format_line(item, threshold), flush=True)
         elif args.verbose:
             print(f"[{item.stage}] {item.message}", file=sys.stderr, flush=True)
-    if args.srt:
-        results_to_transcript(results, threshold).save(args.srt)
+    if srt is not None:
+        results_to_transcript(results, threshold).save(srt)
         if not args.json:
-            print(f"Subtitles written to {args.srt}", file=sys.stderr)
+            print(f"Subtitles written to {srt}", file=sys.stderr)
     if args.json:
         report = {
             "video": str(video), "fps": info.fps, "frames": info.frame_count,
-            "model": settings["model.id"], "adapter": settings["model.adapter"], "threshold": threshold,
+            "model": _model_id(interpreter, settings), "adapter": settings["model.adapter"], "threshold": threshold,
             "signs": [r.as_dict(threshold) for r in results],
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))
     elif not results:
         print("No signs found.", file=sys.stderr)
     return 1 if results and all(r.error for r in results) else 0
+
+
+def _srt_target(path: str, video: Path) -> Path:
+    """The --srt file, checked before the model loads: one line naming what is wrong, never a traceback."""
+    from signdesk.transcript import SaveError, check_save_path
+
+    target = check_save_path(path)
+    if target.exists() and target.resolve() == video.resolve():
+        raise SaveError(f"{target}: that is the video itself; give the subtitles another name, e.g. "
+                        f"{video.with_suffix('.srt')}")
+    return target
+
+
+def _model_id(interpreter: Any, settings: Settings) -> str:
+    """The model actually loaded: an adapter may have brought its own base model."""
+    loaded = getattr(interpreter, "loaded", None)
+    return str(getattr(loaded, "model_id", None) or settings["model.id"])
 
 
 def open_interpreter_for(settings: Settings, *, verbose: bool = False):

@@ -14,6 +14,7 @@ Exports: plain text (.txt), SubRip subtitles with timestamps (.srt) and JSON.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from signdesk.atomicio import atomic_write_text
+from signdesk.errors import SignDeskError
 
 #: Entries kept at most; the oldest go first (a long live session must not grow without bound).
 MAX_ENTRIES = 5000
@@ -166,8 +168,10 @@ class Transcript:
         return rows
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write .srt, .json or (anything else) plain text, atomically."""
-        path = Path(path)
+        """Write .srt, .json or (anything else) plain text, atomically; ``SaveError`` says why it cannot."""
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise SaveError(_folder_message(path))
         suffix = path.suffix.lower()
         if suffix == ".srt":
             text = self.to_srt()
@@ -175,12 +179,51 @@ class Transcript:
             text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
         else:
             text = self.to_text()
-        return atomic_write_text(path, text)
+        try:
+            return atomic_write_text(path, text)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise SaveError(f"{path}: cannot save the transcript ({reason}); choose another folder or file name",
+                            exc.errno, reason) from None
 
     def extend(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
             self.add(row["text"], row.get("score"), row.get("candidates", ()), row.get("start_s", 0.0),
                      row.get("end_s", 0.0), row.get("motion_id"))
+
+
+class SaveError(SignDeskError, OSError):
+    """A transcript that cannot be written: one line for the CLI, and still an OSError (errno, strerror)
+    for callers that catch those."""
+
+    def __init__(self, message: str, code: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.errno, self.strerror = code, reason
+
+    def __str__(self) -> str:  # the whole message, not OSError's "[Errno n] strerror"
+        return str(self.args[0])
+
+
+def _folder_message(path: Path) -> str:
+    return f"{path}: is a folder; give a file name, e.g. {path / ('transcript' + (path.suffix or '.srt'))}"
+
+
+def check_save_path(path: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work is done, a place a transcript cannot be written to (a folder, a missing or
+    read-only folder); returns the path. ``save`` itself also creates missing folders; this does not, so a
+    mistyped folder is caught."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise SaveError(_folder_message(path))
+    folder = path.parent
+    if not folder.exists():
+        raise SaveError(f"{path}: the folder {folder} does not exist; create it or choose another place")
+    if not folder.is_dir():
+        raise SaveError(f"{path}: {folder} is a file, not a folder; choose another place")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SaveError(f"{path}: the folder {folder} is not writable (permission denied); choose another place",
+                        errno.EACCES, os.strerror(errno.EACCES))
+    return path
 
 
 def srt_time(seconds: float) -> str:

@@ -6,9 +6,12 @@ The base model is loaded once; adapters are added to it by name. An adapter whos
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +87,51 @@ def check_base(folder: Path, model_id: str, fingerprint: str) -> None:
     )
 
 
+def adapter_defaults(settings: Any) -> tuple[Any, list[str] | None]:
+    """``settings`` completed from the adapter's metadata, and the adapter's signs (None: use the glossary setting).
+
+    An adapter brings what it needs to run: its base model (and revision) unless a model was chosen
+    (settings file, environment, flag), and its glossary unless one was chosen. Its prompt and frame
+    count are applied when it is switched on (``Interpreter.set_adapter``). A missing or broken adapter
+    fails here, before the slow model load.
+    """
+    adapter = settings["model.adapter"]
+    if not adapter:
+        return settings, None
+    folder = check_adapter_folder(adapter)
+    meta = read_metadata(folder)
+    name, _ = base_model_of(folder)
+    overrides: dict[str, Any] = {}
+    if name and not settings.is_explicit("model.id"):
+        overrides["model.id"] = name
+        revision = (meta.get("base_model") or {}).get("revision")
+        if revision and not settings.is_explicit("model.revision"):
+            overrides["model.revision"] = revision
+    if overrides:
+        settings = settings.with_overrides(overrides, source=f"{folder / METADATA_FILE}")
+    words = meta.get("glossary")
+    if settings.is_explicit("glossary") or not isinstance(words, list) or not words:
+        return settings, None
+    return settings, [str(w) for w in words]
+
+
+# peft reads transformers' deprecated ``is_gradient_checkpointing`` when it wraps a model: a FutureWarning
+# on every adapter load that the user can do nothing about. It goes to the log (shown with -v) instead.
+_CHECKPOINTING_WARNING = r".*is_gradient_checkpointing.*"
+
+
+@contextlib.contextmanager
+def _checkpointing_warning_logged() -> Iterator[None]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", message=_CHECKPOINTING_WARNING, category=FutureWarning)
+        yield
+    for item in caught:
+        if issubclass(item.category, FutureWarning) and "is_gradient_checkpointing" in str(item.message):
+            log.info("peft/transformers: %s", item.message)
+        else:  # any other warning is shown as it would have been
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno, item.file, item.line)
+
+
 class AdapterSet:
     """Adapters on one base model, by name; ``active`` None means the plain base model."""
 
@@ -111,10 +159,12 @@ class AdapterSet:
         from peft import PeftModel
 
         try:
-            if isinstance(self.model, PeftModel):
-                self.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
-            else:
-                self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name, is_trainable=False)
+            with _checkpointing_warning_logged():
+                if isinstance(self.model, PeftModel):
+                    self.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
+                else:
+                    self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name,
+                                                           is_trainable=False)
         except (ValueError, RuntimeError, KeyError) as exc:
             raise ModelError(f"{folder}: the adapter does not fit this model ({exc})".splitlines()[0]) from None
         self.model.eval()
@@ -130,8 +180,6 @@ class AdapterSet:
 
     def inference_context(self):
         """Run the base model alone while ``active`` is None, even with adapters loaded."""
-        import contextlib
-
         if self.active is None and self.paths:
             return self.model.disable_adapter()
         return contextlib.nullcontext()

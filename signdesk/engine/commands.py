@@ -48,13 +48,38 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 # ---------------------------------------------------------------------------- interpret
+def check_inputs(videos: list[str]) -> tuple[list[str], list[str]]:
+    """(readable inputs, one error line per bad one), in order: probed without decoding, before any model loads."""
+    from signdesk.transcribe import is_still_image, probe_image
+    from signdesk.video.decode import probe_video
+
+    readable, errors = [], []
+    for video in videos:
+        try:
+            if is_still_image(video):  # a still image is one sign, as interpret_video reads it
+                probe_image(video)
+            else:
+                probe_video(video)
+        except SignDeskError as exc:
+            errors.append(str(exc))
+            continue
+        readable.append(video)
+    return readable, errors
+
+
 def _interpret(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    # a missing or damaged file is reported at once, not after seconds of model loading (or a download offer)
+    videos, errors = check_inputs(args.videos)
+    for error in errors:
+        print(f"signdesk: error: {error}", file=sys.stderr, flush=True)
+    if not videos:
+        return 2
     from signdesk.engine.loader import open_interpreter
 
-    settings = settings_from_args(args)
     interpreter = open_interpreter(settings)
-    failures = 0
-    for video in args.videos:
+    failures = len(errors)
+    for video in videos:
         try:
             result = interpreter.interpret_video(video, args.start, args.end)
         except SignDeskError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,10 +90,33 @@ def local_model_path(model_id: str, revision: str = "main") -> Path | None:
     return folder if (folder / "config.json").exists() else None
 
 
+def offline_variable() -> str | None:
+    """The environment variable that keeps the hub client offline (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE), or None."""
+    from huggingface_hub import constants
+
+    if not constants.HF_HUB_OFFLINE:
+        return None
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
+            return var
+    return "HF_HUB_OFFLINE"
+
+
 def download_model(model_id: str, revision: str = "main", progress: Progress | None = None) -> Path:
     """Download ``model_id`` into SignDesk's model cache; an interrupted download resumes next time."""
     if is_local_folder(model_id):
         return Path(model_id).expanduser()
+    offline = offline_variable()
+    if offline:  # the hub client would refuse with an error that blames the connection: say what is going on
+        folder = local_model_path(model_id, revision)
+        if folder is not None:
+            return folder
+        how = f"{offline}={os.environ[offline]}" if os.environ.get(offline) else offline
+        raise ModelError(
+            f"model {model_id} is not in the model cache and offline mode is on ({how}); "
+            f"unset {offline} and run `signdesk model download {model_id}`, or download it on a connected machine "
+            "and pass --model with its folder"
+        )
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
@@ -110,8 +134,9 @@ def download_model(model_id: str, revision: str = "main", progress: Progress | N
     except RevisionNotFoundError:
         raise ModelError(f"model {model_id!r} has no revision {revision!r}") from None
     except (HfHubHTTPError, OSError) as exc:
+        log.info("downloading %s failed: %r", model_id, exc)  # the details, for -v and the log
         raise ModelError(
-            f"could not download {model_id} ({type(exc).__name__}); check the internet connection and run "
+            f"could not download {model_id}; check the internet connection and run "
             f"`signdesk model download {model_id}` again: files already downloaded are kept"
         ) from None
     if progress:

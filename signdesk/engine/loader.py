@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from signdesk.engine.download import Progress, resolve_model
+from signdesk.engine.download import Progress, is_local_folder, looks_like_path, resolve_model
 from signdesk.errors import ModelError
 from signdesk.hardware import DeviceChoice, check_quantization, choose_device
 
@@ -131,15 +131,32 @@ def load_model(
 
 
 def open_interpreter(settings: Any, progress: Progress | None = None, allow_download: bool = False):
-    """Load the model, adapter and glossary named by ``settings`` into a ready ``Interpreter``."""
+    """Load the model, adapter and glossary named by ``settings`` into a ready ``Interpreter``.
+
+    With an adapter, the base model and glossary nobody chose come from the adapter's metadata
+    (``adapter_defaults``), so every caller (commands, live, the app) runs an adapter the same way.
+    """
+    from signdesk.engine.adapters import adapter_defaults
     from signdesk.engine.interpreter import Interpreter
     from signdesk.engine.vocab import resolve_glossary
 
-    glossary = resolve_glossary(settings["glossary"])  # a bad glossary fails before the slow load
-    loaded = load_model(
-        settings["model.id"], settings["model.revision"], device=settings["device"],
-        quantize=settings["quantize"], allow_download=allow_download, progress=progress,
-    )
+    configured_model = settings["model.id"]
+    settings, adapter_signs = adapter_defaults(settings)  # a bad adapter fails before the slow load
+    glossary = adapter_signs if adapter_signs is not None else resolve_glossary(settings["glossary"])
+    model_id, adapter = settings["model.id"], settings["model.adapter"]
+    from_adapter = model_id != configured_model  # the user never named this model: messages must say where it is from
+    if from_adapter and looks_like_path(model_id) and not is_local_folder(model_id):
+        raise ModelError(f"adapter {adapter} was trained on the model folder {model_id}, which is not here; "
+                         "pass --model with that model (or a copy of it)")
+    try:
+        loaded = load_model(
+            model_id, settings["model.revision"], device=settings["device"],
+            quantize=settings["quantize"], allow_download=allow_download, progress=progress,
+        )
+    except ModelError as exc:
+        if not from_adapter:
+            raise
+        raise ModelError(f"adapter {adapter} was trained on {model_id}: {exc}") from None
     interpreter = Interpreter.from_settings(loaded, settings, glossary=glossary)
     if settings["model.adapter"]:
         if progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ def make_adapter(tiny_model_dir: Path, out: Path, seed: int, meta: dict | None =
     base = AutoModelForImageTextToText.from_pretrained(tiny_model_dir)  # a fresh copy: peft edits in place
     config = LoraConfig(r=4, lora_alpha=8, init_lora_weights=False,
                         target_modules=r".*language_model.*\.(q_proj|v_proj|up_proj)")
-    model = get_peft_model(base, config)
+    with warnings.catch_warnings():  # peft's own deprecation noise while building the test adapter
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        model = get_peft_model(base, config)
     with torch.no_grad():  # large enough to move the answers of a random model
         for name, param in model.named_parameters():
             if "lora_B" in name:

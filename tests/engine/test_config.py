@@ -100,3 +100,16 @@ def test_set_user_validates():
     settings = load_settings()
     with pytest.raises(ConfigError):
         settings.set_user("device", "gpu")
+
+
+def test_a_chosen_value_is_told_from_a_default_in_every_layer(monkeypatch):
+    """What an adapter may fill in: keys no layer above the packaged defaults set, even to the default value."""
+    assert not load_settings().explicit
+    write_user({"glossary": "core-320"})  # the default value, but chosen
+    monkeypatch.setenv("SIGNDESK_MODEL", "env/model")
+    settings = load_settings({"frames": 8, "top_k": None})
+    assert settings.explicit == {"glossary", "model.id", "frames"}
+    later = settings.with_overrides({"mode": "free"}, source="settings panel")
+    assert later.is_explicit("mode") and later.is_explicit("glossary") and not later.is_explicit("device")
+    later.set_user("device", "cpu")
+    assert later.is_explicit("device") and not settings.is_explicit("device")

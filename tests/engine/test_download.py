@@ -415,3 +415,37 @@ def test_offline_and_not_cached_names_the_download_command(hub, monkeypatch):
         with pytest.raises(ModelError, match=f"signdesk model download {REPO_ID}"):
             resolve_model(REPO_ID, allow_download=True)
     assert hub.log() == [], "offline mode made requests"
+
+
+@pytest.mark.parametrize("variable", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
+def test_download_while_offline_says_offline_mode_is_on_and_what_to_do(hub, monkeypatch, capsys, variable):
+    with monkeypatch.context() as m:
+        m.delenv("HF_HUB_OFFLINE", raising=False)
+        m.setenv(variable, "1")
+        m.setattr(hf_constants, "HF_HUB_OFFLINE", True)  # what huggingface_hub derives from either variable
+        with pytest.raises(ModelError) as info:
+            download_model(REPO_ID)
+        code = main(["model", "download", REPO_ID])
+    message = str(info.value)
+    assert f"model {REPO_ID} is not in the model cache and offline mode is on ({variable}=1)" in message
+    assert f"unset {variable} and run `signdesk model download {REPO_ID}`" in message
+    assert "on a connected machine and pass --model with its folder" in message
+    assert "Error" not in message and "internet connection" not in message  # no class names, no false blame
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"signdesk: error: {message}\n"
+    assert hub.log() == [], "offline mode made requests"
+
+
+def test_download_while_offline_with_the_model_cached_is_done(hub, monkeypatch):
+    folder = download_model(REPO_ID)
+    with _offline(monkeypatch):
+        assert download_model(REPO_ID) == folder
+
+
+def test_a_failed_download_names_no_exception_class(monkeypatch):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        _point_client_at(monkeypatch, f"http://127.0.0.1:{closed.getsockname()[1]}")
+        with pytest.raises(ModelError) as info:
+            download_model(REPO_ID)
+    assert "Error" not in str(info.value)

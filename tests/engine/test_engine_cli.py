@@ -46,6 +46,34 @@ def test_bad_videos_are_one_line_errors_and_good_ones_still_run(capsys, tmp_path
     assert "Traceback" not in err
 
 
+def test_missing_videos_are_reported_before_any_model_loads(capsys, tmp_path, glossary_file):
+    """No --model: the default model is not downloaded, so a load (or a download offer) would say that instead."""
+    import time
+
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"x" * 114)
+    started = time.perf_counter()
+    code, out, err = run(capsys, "interpret", str(tmp_path / "missing.mp4"), str(junk))
+    assert time.perf_counter() - started < 1.0
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"signdesk: error: {tmp_path / 'missing.mp4'}: no such video file",
+        f"signdesk: error: {junk}: not a readable video (damaged, truncated or not a video file)",
+    ]
+
+
+def test_a_still_image_passes_the_input_check(capsys, tmp_path, tiny_model_dir, glossary_file):
+    import cv2
+    import numpy as np
+
+    image = tmp_path / "sign.png"
+    cv2.imwrite(str(image), np.full((48, 64, 3), 120, np.uint8))
+    code, out, err = run(capsys, "interpret", str(image), "--model", str(tiny_model_dir), "--glossary",
+                         str(glossary_file), "--json")
+    assert code == 0, err
+    assert json.loads(out)["video"] == str(image)
+
+
 def test_free_mode_text_output(capsys, tiny_model_dir, motion_video):
     code, out, err = run(capsys, "interpret", str(motion_video), "--model", str(tiny_model_dir), "--mode", "free")
     assert code == 0, err
