@@ -74,10 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = gsub.add_parser("check", help="check a glossary against the index; lists unknown words")
     p.add_argument("glossary", help="a glossary file (one gloss per line, '#' comments) or a name")
     _add_wlasl(p)
-    p.add_argument("--json", action="store_true", help="print JSON; exit code 1 when a word is unknown")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON; exit code 1 when a word is unknown or repeated")
     p.set_defaults(handler=cmd_glossary_check)
 
-    p = sub.add_parser("download", help="download, validate and trim the clips of a glossary")
+    p = sub.add_parser("download", help="download, validate and trim the clips of a glossary",
+                       epilog="Exit codes: 0 done (some links failing is normal); 1 nothing usable: you seem to be "
+                              "offline (every failure a network error) or every link failed; 2 bad input; "
+                              "3 stopped (run again to resume).")
     _add_wlasl(p)
     _add_glossary(p)
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for clips and manifest.jsonl")
@@ -98,7 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_job_flags(p)
     p.set_defaults(handler=cmd_download)
 
-    p = sub.add_parser("trim", help="cut YouTube instances out of whole videos you already have")
+    p = sub.add_parser("trim", help="cut YouTube instances out of whole videos you already have",
+                       epilog="A whole video that is not a usable video is recorded as invalid, with the reason. "
+                              "Exit codes: 0 done; 1 nothing could be cut; 2 bad input; 3 stopped.")
     _add_wlasl(p)
     _add_glossary(p)
     p.add_argument("--raw", required=True, type=Path, metavar="DIR",
@@ -299,6 +305,7 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
             "matched": len(check.matched), "instances": instances,
             "respelled": [{"written": w, "wlasl": c} for w, c in check.respelled],
             "unknown": [{"line": line, "word": w, "suggestions": s} for line, w, s in check.unknown],
+            "duplicates": [{"line": line, "word": w, "first_line": first} for line, w, first in check.duplicates],
         }, indent=2, ensure_ascii=False))
     else:
         print(f"{glossary.name}: {len(check.matched)} of {len(glossary)} words are WLASL glosses "
@@ -306,6 +313,10 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
         for written, canonical in check.respelled:
             if written.lower() != canonical:  # case alone is not worth a line
                 print(f"  {written!r} is WLASL's {canonical!r}")
+        if check.duplicates:  # reported with the unknown words: one slip must not hide the others
+            print(f"{len(check.duplicates)} repeated (kept once):")
+            for line, word, first in check.duplicates:
+                print(f"  line {line}: {word!r} repeats line {first}")
         if check.unknown:
             print(f"{len(check.unknown)} unknown:")
             for line, word, hints in check.unknown:
@@ -330,6 +341,9 @@ def _run_download(args: argparse.Namespace, instances, options, desc: str) -> in
         print(f"signdesk: stopped ({stop.reason}); {report.not_done} instances left for the next run",
               file=sys.stderr)
         return EXIT_STOPPED
+    if report.verdict:  # offline, or every link failed: one plain last line, and not a success
+        print(f"signdesk: {report.verdict}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -358,8 +372,11 @@ def cmd_trim(args: argparse.Namespace) -> int:
     index = _index(args)
     glossary = _glossary(args.glossary, index)
     instances = [i for i in index.instances_of(list(glossary.glosses)) if urls.is_youtube(i.url)]
+    # retry_failed: trimming only reads local files, so an instance marked invalid (its whole video
+    # was not a video) is cut as soon as a good copy is put in the folder.
     options = DownloadOptions(out=args.out, workers=args.workers, min_frames=args.min_frames,
-                              raw_dir=args.raw, offline=True, keep_raw=True, host_delay=0.0, per_host=args.workers)
+                              raw_dir=args.raw, offline=True, keep_raw=True, host_delay=0.0, per_host=args.workers,
+                              retry_failed=True)
     return _run_download(args, instances, options, f"trim {glossary.name}")
 
 

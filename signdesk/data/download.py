@@ -9,6 +9,11 @@ then renamed to ``<video_id>.<ext>``; so an existing final file is always a comp
 second run skips it. Each finished instance is appended to the manifest at once (see
 ``signdesk.data.manifest``), so a stop (Ctrl-C or the stop file) or even a crash leaves a
 consistent manifest; instances not finished are simply not in it and are done by the next run.
+
+The report ends with a verdict when a run got nothing worth keeping: "you seem to be offline" when
+(almost) nothing came and every failure was a network error (so the user checks the connection
+rather than blaming WLASL's dead links), or "no clip downloaded" when every link failed; the CLI
+then exits 1.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 PARTIAL_DIR = ".partial"  # temporary files, inside the output folder so renames stay on one disk
 RAW_DIR = ".raw"  # whole YouTube videos waiting to be trimmed
 FAILED = ("dead", "invalid", "unsupported")  # final verdicts that a plain re-run does not retry
+OFFLINE_SHARE = 0.05  # below this share of usable clips, a run whose failures are all network errors is "offline"
 
 
 @dataclass
@@ -98,11 +104,46 @@ class DownloadReport:
     elapsed_s: float
     bytes: int = 0
     warnings: list[str] = field(default_factory=list)
+    tried: int = 0  # instances this run worked on (not skipped as done, not refused by their URL alone)
+    tried_ok: int = 0  # of those, usable clips
+    network_errors: int = 0  # of those, failures where no server answered (DNS, refused, reset, timeout)
+    offline: bool = False  # nothing (or under 5 %) usable and every failure a network error
+    verdict: str = ""  # one line for a run that got nothing worth keeping (the CLI then exits 1)
 
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total, "counts": self.counts, "hosts": self.hosts, "stopped": self.stopped,
                 "not_done": self.not_done, "elapsed_s": round(self.elapsed_s, 3), "bytes": self.bytes,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "tried": self.tried, "tried_ok": self.tried_ok,
+                "network_errors": self.network_errors, "offline": self.offline, "verdict": self.verdict}
+
+
+def offline_sentence(ok: int, tried: int) -> str:
+    """What the CLI and the wizard both say about a run that only met network errors."""
+    return (f"you seem to be offline: {ok:,} of {tried:,} clips downloaded, every failure was a network error; "
+            "check your connection and run the same command again (it resumes)")
+
+
+def run_verdict(counts: dict[str, int], *, tried: int, tried_ok: int, network_errors: int, stopped: bool,
+                cut_only: bool = False) -> tuple[bool, str]:
+    """(offline, verdict) of a run; the verdict is "" unless the run got nothing worth keeping.
+
+    Offline: under OFFLINE_SHARE of this run's clips usable and every failure of this run a network
+    error. Dead links (404/410), junk files or a refused format are the sites' fault, not the
+    connection's, so a run with any of them is never called offline.
+    """
+    if stopped:
+        return False, ""  # a pause is not a verdict: the next run goes on
+    failed = tried - tried_ok
+    if failed > 0 and network_errors == failed and tried_ok < OFFLINE_SHARE * tried:
+        return True, offline_sentence(tried_ok, tried)
+    failures = {s: n for s, n in counts.items() if s != "ok" and n}
+    if counts.get("ok", 0) == 0 and failures:
+        parts = ", ".join(f"{s} {n:,}" for s, n in failures.items())
+        total = sum(failures.values())
+        if cut_only:
+            return False, f"no clip cut: {total:,} failed ({parts})"
+        return False, f"no clip downloaded: {total:,} links failed ({parts})"
+    return False, ""
 
 
 class HostScheduler:
@@ -242,6 +283,10 @@ class Downloader:
         self._recorded: set[str] = set()
         self._host_failures: Counter[str] = Counter()  # failed jobs in a row, per politeness group
         self._host_last_error: dict[str, str] = {}
+        self._host_last_network: dict[str, bool] = {}
+        self._tried = 0  # rows of this run that needed the job to run (see DownloadReport.tried)
+        self._tried_ok = 0
+        self._network_errors = 0
         self._opener = build_opener()
         self.journal: ManifestJournal | None = None
 
@@ -255,7 +300,10 @@ class Downloader:
         self._total = len(instances)
         self._done = len(done)
         warnings: list[str] = []
-        if any(job.kind == "youtube" and job.key.startswith("youtube:") for job in jobs):
+        if not self.options.offline and any(job.kind == "youtube" and job.key.startswith("youtube:")
+                                            for job in jobs):
+            # Only a run that downloads from YouTube needs yt-dlp's JavaScript runtime; trimming whole
+            # videos already on disk does not, so it does not warn about it.
             from signdesk.data.youtube import js_runtime_status
 
             warning = js_runtime_status()[1]
@@ -265,7 +313,7 @@ class Downloader:
         self.emit({"event": "start", "command": "download", "out": str(self.out), "total": self._total,
                    "done": self._done, "jobs": len(jobs), "workers": self.options.workers})
         for row in decided:
-            self._record(row)
+            self._record(row, tried=False)
         scheduler = HostScheduler(jobs, self.options.per_host, self.options.host_delay, self.stop)
         threads = [threading.Thread(target=self._work, args=(scheduler,), name=f"download-{i}", daemon=True)
                    for i in range(max(1, min(self.options.workers, len(jobs))))] if jobs else []
@@ -285,7 +333,8 @@ class Downloader:
         atomic_write_json(self.out / DOWNLOAD_SUMMARY, report.to_json())
         self.emit({"event": "summary", **report.to_json()})
         self.emit({"event": "stopped" if report.stopped else "finished", "reason": self.stop.reason,
-                   "counts": report.counts, "not_done": report.not_done})
+                   "counts": report.counts, "not_done": report.not_done, "offline": report.offline,
+                   "verdict": report.verdict})
         return report
 
     def _work(self, scheduler: HostScheduler) -> None:
@@ -313,20 +362,27 @@ class Downloader:
         with self._lock:
             return inst.video_id in self._recorded
 
-    def _record(self, row: DownloadRow) -> None:
+    def _record(self, row: DownloadRow, *, network: bool = False, tried: bool = True) -> None:
+        """Journal one finished instance. ``network``: it failed without any server answering;
+        ``tried``: it needed a job (a URL refused on sight tells nothing about the connection)."""
         assert self.journal is not None
         self.journal.record(row)
+        network = network and row.status == "error"
         with self._lock:
             self._recorded.add(row.video_id)
             self._done += 1
             self._bytes += row.bytes
+            if tried:
+                self._tried += 1
+                self._tried_ok += row.status == "ok"
+                self._network_errors += network
             done = self._done
         if self.on_row:
             self.on_row(row)
         self.emit({"event": "progress", "done": done, "total": self._total,
                    "fraction": round(done / self._total, 4) if self._total else 1.0,
                    "video_id": row.video_id, "gloss": row.gloss, "status": row.status, "reason": row.reason,
-                   "host": row.host})
+                   "host": row.host, "network": network})
 
     # -------------------------------------------------------------------------------- one job
     def _run_job(self, job: Job) -> None:
@@ -335,11 +391,12 @@ class Downloader:
             return
         with self._lock:
             failures, last = self._host_failures[job.group], self._host_last_error.get(job.group, "")
+            network = self._host_last_network.get(job.group, False)
         if failures >= self.options.give_up_after > 0:
             # A dead or blocking host: do not spend retries and timeouts on each of its links.
             reason = f"not tried: {job.host} failed {failures} times in a row (last: {last}); run again later"
             for inst in remaining:
-                self._record(_row(inst, "error", reason, kind=job.kind))
+                self._record(_row(inst, "error", reason, kind=job.kind), network=network)
             return
         if job.kind == "youtube":
             self._run_youtube(job, remaining)
@@ -389,6 +446,7 @@ class Downloader:
             else:
                 self._host_failures[job.group] += 1
                 self._host_last_error[job.group] = error.reason
+                self._host_last_network[job.group] = error.network
 
     def _run_http(self, job: Job, remaining: list[Instance]) -> None:
         opts = self.options
@@ -410,7 +468,8 @@ class Downloader:
             except FetchError as exc:
                 self._host_result(job, exc)
                 for inst in remaining:
-                    self._record(_row(inst, exc.status, exc.reason, attempts=getattr(exc, "attempts", 1)))
+                    self._record(_row(inst, exc.status, exc.reason, attempts=getattr(exc, "attempts", 1)),
+                                 network=exc.network)
                 return
             self._host_result(job, None)
             try:
@@ -442,8 +501,12 @@ class Downloader:
 
         opts = self.options
         stem = job.key.split(":", 1)[1]  # a validated YouTube id, or a hash of the URL
-        source, attempts = self._existing_raw(stem), 0
+        problems: list[str] = []
+        source, attempts = self._existing_raw(stem, problems), 0
         if source is None and opts.offline:
+            if problems:  # the whole video is there but unusable: say so, do not count it as "left"
+                for inst in remaining:
+                    self._record(_row(inst, "invalid", problems[0], kind="youtube"))
             return  # no whole video to cut: left for a later download
         if source is None:
             try:
@@ -457,7 +520,7 @@ class Downloader:
                         leftover.unlink(missing_ok=True)
                 for inst in remaining:
                     self._record(_row(inst, exc.status, exc.reason, kind="youtube",
-                                      attempts=getattr(exc, "attempts", 1)))
+                                      attempts=getattr(exc, "attempts", 1)), network=exc.network)
                 return
             self._host_result(job, None)
         try:
@@ -508,8 +571,10 @@ class Downloader:
         self._record(_row(inst, "ok", note, kind="youtube", attempts=attempts, path=final.name, info=info,
                           frame_start=1, frame_end=-1))
 
-    def _existing_raw(self, stem: str) -> Path | None:
-        """A whole source video kept from an earlier run (yt-dlp renames .part files only when complete)."""
+    def _existing_raw(self, stem: str, problems: list[str] | None = None) -> Path | None:
+        """A whole source video kept from an earlier run (yt-dlp renames .part files only when complete).
+
+        Files that are there but not usable videos are skipped; why goes into ``problems``."""
         if not self.raw.is_dir():
             return None
         for path in sorted(self.raw.glob(f"{stem}.*")):
@@ -517,7 +582,9 @@ class Downloader:
                 continue
             try:
                 validate_clip(path, min_frames=1, min_bytes=self.options.min_bytes)
-            except InvalidVideo:
+            except InvalidVideo as exc:
+                if problems is not None:
+                    problems.append(f"whole video {path.name}: {exc.reason}")
                 if self._own_raw:
                     path.unlink(missing_ok=True)
                 continue
@@ -553,8 +620,13 @@ class Downloader:
             host["total"] = sum(host[s] for s in STATUSES) + host["not_done"]
             host["ok_rate"] = round(host["ok"] / host["total"], 4) if host["total"] else 0.0
         ordered = dict(sorted(hosts.items(), key=lambda kv: (-kv[1]["total"], kv[0])))
-        return DownloadReport(len(instances), counts, ordered, self.stop.is_set(), not_done,
-                              time.monotonic() - started, self._bytes, warnings)
+        stopped = self.stop.is_set()
+        offline, verdict = run_verdict(counts, tried=self._tried, tried_ok=self._tried_ok,
+                                       network_errors=self._network_errors, stopped=stopped,
+                                       cut_only=self.options.offline)
+        return DownloadReport(len(instances), counts, ordered, stopped, not_done, time.monotonic() - started,
+                              self._bytes, warnings, tried=self._tried, tried_ok=self._tried_ok,
+                              network_errors=self._network_errors, offline=offline, verdict=verdict)
 
 
 def _range_problem(frame_start: int, frame_end: int, frames: int, min_frames: int) -> str:

@@ -3,7 +3,9 @@
 Requests carry a browser User-Agent and a same-site Referer, which several WLASL hosts require.
 Redirects are followed only to http(s) URLs. The body streams to a temporary file in chunks; every
 failure becomes a ``FetchError`` that says whether a retry can help: 404/410 and other 4xx never
-do, timeouts, resets, truncated bodies, 408/429 and 5xx may.
+do, timeouts, resets, truncated bodies, 408/429 and 5xx may. ``network`` marks the failures that
+never reached a server (DNS, refused or reset connections, timeouts, an unreachable network): when a
+run has nothing else, the machine is most likely offline.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from signdesk.data.urls import url_problem
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHUNK = 64 * 1024
 _PAGE_TYPES = ("text/", "application/json", "application/xml", "application/xhtml")
+_NETWORK_ERRNOS = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN)
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 410: "Gone"}
 
 
@@ -34,12 +37,13 @@ class FetchError(Exception):
     """A failed download: its manifest status, a one-line reason, and whether a retry may help."""
 
     def __init__(self, status: str, reason: str, *, transient: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, network: bool = False) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.transient = transient
         self.retry_after = retry_after
+        self.network = network  # no server answered: DNS, connection refused/reset, timeout, no route
 
 
 @dataclass(frozen=True)
@@ -117,22 +121,24 @@ def error_for_exception(exc: BaseException) -> FetchError:
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, socket.gaierror):
         if reason.errno in (socket.EAI_AGAIN,):
-            return FetchError("error", "DNS lookup failed temporarily", transient=True)
+            return FetchError("error", "DNS lookup failed temporarily", transient=True, network=True)
         # Not "dead": an offline machine looks the same. The next run tries again.
-        return FetchError("error", "host not found (DNS); check the connection")
+        return FetchError("error", "host not found (DNS); check the connection", network=True)
     if isinstance(reason, ssl.SSLCertVerificationError):
         return FetchError("error", f"TLS certificate problem: {reason.verify_message or reason}")
     if isinstance(reason, TimeoutError | socket.timeout):
-        return FetchError("error", "timed out", transient=True)
-    if isinstance(reason, http.client.IncompleteRead):
+        return FetchError("error", "timed out", transient=True, network=True)
+    if isinstance(reason, http.client.IncompleteRead):  # a server answered: not a sign of being offline
         return FetchError("error", f"truncated: the connection closed after {len(reason.partial)} bytes",
                           transient=True)
     if isinstance(reason, ConnectionRefusedError):
-        return FetchError("error", "connection refused", transient=True)
-    if isinstance(reason, ConnectionError | http.client.HTTPException | ssl.SSLError):
+        return FetchError("error", "connection refused", transient=True, network=True)
+    if isinstance(reason, ConnectionError):  # reset or aborted
+        return FetchError("error", f"connection failed ({type(reason).__name__})", transient=True, network=True)
+    if isinstance(reason, http.client.HTTPException | ssl.SSLError):
         return FetchError("error", f"connection failed ({type(reason).__name__})", transient=True)
-    if isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return FetchError("error", "network unreachable", transient=True)
+    if isinstance(reason, OSError) and reason.errno in _NETWORK_ERRNOS:
+        return FetchError("error", "network unreachable", transient=True, network=True)
     if isinstance(reason, str):
         return FetchError("error", reason, transient=True)
     return FetchError("error", f"{type(reason).__name__}: {reason}", transient=True)

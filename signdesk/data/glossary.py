@@ -6,7 +6,8 @@ Three kinds, resolved by ``resolve_glossary``:
   literature defines them (so they need the index and are never copied out of it);
 - a user file: one gloss per line, ``#`` starts a comment.
 Matching ignores case, repeated spaces, and ``-``/``_`` used for spaces ("THANK-YOU" = "thank you");
-a glossary always ends up in the index's own spelling.
+a glossary always ends up in the index's own spelling. A word that repeats an earlier one (in that
+matching) is kept once and reported, beside the unknown words, so one slip does not hide the others.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Glossary:
     glosses: tuple[str, ...]
     source: str  # a file path, or "preset"
     lines: tuple[int, ...] = ()  # line number of each gloss in its file (for messages)
+    duplicates: tuple[tuple[int, str, int], ...] = ()  # (line, word, line it repeats); left out of glosses
 
     def __len__(self) -> int:
         return len(self.glosses)
@@ -58,9 +60,14 @@ def packaged_names() -> list[str]:
 
 
 def parse_glossary(text: str, name: str, source: str) -> Glossary:
-    """One gloss per line; ``#`` starts a comment; blank lines are skipped; repeats are refused."""
+    """One gloss per line; ``#`` starts a comment; blank lines are skipped.
+
+    A repeated word is not an error here: it is recorded in ``duplicates`` (and kept once), so that a
+    check reports it together with every other problem; ``GlossaryCheck.matched_glossary`` refuses it.
+    """
     words: list[str] = []
     lines: list[int] = []
+    duplicates: list[tuple[int, str, int]] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         word = " ".join(line.split("#", 1)[0].split())
@@ -68,13 +75,14 @@ def parse_glossary(text: str, name: str, source: str) -> Glossary:
             continue
         key = gloss_key(word)
         if key in seen:
-            raise GlossaryError(f"{source}: line {number}: {word!r} repeats line {seen[key]}")
+            duplicates.append((number, word, seen[key]))
+            continue
         seen[key] = number
         words.append(word)
         lines.append(number)
     if not words:
         raise GlossaryError(f"{source}: the glossary is empty (one gloss per line, '#' for comments)")
-    return Glossary(name, tuple(words), source, tuple(lines))
+    return Glossary(name, tuple(words), source, tuple(lines), tuple(duplicates))
 
 
 def read_glossary_file(path: str | os.PathLike[str]) -> Glossary:
@@ -125,8 +133,13 @@ class GlossaryCheck:
     unknown: list[tuple[int, str, list[str]]] = field(default_factory=list)  # (line, word, suggestions)
 
     @property
+    def duplicates(self) -> tuple[tuple[int, str, int], ...]:
+        """(line, word, line it repeats) of every repeated word."""
+        return self.glossary.duplicates
+
+    @property
     def ok(self) -> bool:
-        return not self.unknown
+        return not self.unknown and not self.duplicates
 
     def describe_unknown(self, limit: int = 12) -> str:
         parts = []
@@ -137,12 +150,21 @@ class GlossaryCheck:
         more = f"; and {len(self.unknown) - limit} more" if len(self.unknown) > limit else ""
         return "; ".join(parts) + more
 
+    def describe_duplicates(self, limit: int = 12) -> str:
+        parts = [f"line {line}: {word!r} repeats line {first}" for line, word, first in self.duplicates[:limit]]
+        more = f"; and {len(self.duplicates) - limit} more" if len(self.duplicates) > limit else ""
+        return "; ".join(parts) + more
+
     def matched_glossary(self) -> Glossary:
-        """The glossary in index spelling; refuses when a word is not an index gloss."""
+        """The glossary in index spelling; refuses when a word is not an index gloss or repeats one."""
+        problems = []
+        if self.duplicates:
+            problems.append(f"{len(self.duplicates)} repeated: {self.describe_duplicates()}")
         if self.unknown:
-            raise GlossaryError(f"glossary {self.glossary.name} ({self.glossary.source}): "
-                                f"{len(self.unknown)} of {len(self.glossary)} words are not WLASL glosses: "
-                                f"{self.describe_unknown()}")
+            problems.append(f"{len(self.unknown)} of {len(self.glossary)} words are not WLASL glosses: "
+                            f"{self.describe_unknown()}")
+        if problems:
+            raise GlossaryError(f"glossary {self.glossary.name} ({self.glossary.source}): " + "; ".join(problems))
         return Glossary(self.glossary.name, tuple(self.matched), self.glossary.source, self.glossary.lines)
 
 

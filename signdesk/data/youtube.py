@@ -38,6 +38,10 @@ _TRANSIENT = ("timed out", "timeout", "connection reset", "temporary failure", "
               "http error 429", "remote end closed", "incomplete", "connection refused",
               "unable to download webpage", "network is unreachable", "connection aborted",
               "got error", "read error")
+# The transient failures that mean no server answered at all (as when the machine is offline).
+_NETWORK = ("timed out", "connection reset", "connection refused", "connection aborted", "network is unreachable",
+            "no route to host", "temporary failure in name resolution", "name or service not known",
+            "nodename nor servname", "getaddrinfo failed", "no address associated", "failed to resolve")
 
 
 @functools.cache
@@ -84,6 +88,8 @@ def classify_ytdlp_error(message: str, *, js_missing: bool = False) -> FetchErro
     if any(k in low for k in _JS) or (js_missing and "youtube" in low and "format" in low):
         hint = f"; {JS_HELP}" if js_missing else ""
         return FetchError("error", f"YouTube: {short}{hint}")
+    if any(k in low for k in _NETWORK):
+        return FetchError("error", f"yt-dlp: {short}", transient=True, network=True)
     if any(k in low for k in _TRANSIENT):
         return FetchError("error", f"yt-dlp: {short}", transient=True)
     return FetchError("error", f"yt-dlp: {short}")

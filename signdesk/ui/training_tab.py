@@ -250,6 +250,8 @@ class TrainingTab(QWidget):
         position = self.stack.currentIndex()
         self.back_button.setEnabled(position > 0)
         self.next_button.setEnabled(position < len(STEPS) - 1 and self.pages[STEPS[position]].complete)
+        for page in self.pages.values():  # a step changed: every status line follows (they depend on each other)
+            page.update_status()
 
     def running_step(self) -> str | None:
         for step in JOB_STEPS:

@@ -78,14 +78,19 @@ def test_a_preset_needs_the_index():
         resolve_glossary("WLASL100")
 
 
-def test_user_files_allow_comments_and_blank_lines_and_refuse_repeats(tmp_path):
+def test_user_files_allow_comments_and_blank_lines_and_refuse_repeats(wl, tmp_path):
     path = tmp_path / "mine.txt"
     path.write_text("\ufeff# my words\nbook   # a comment\n\n  thank-you  \nDRINK\n")
     glossary = read_glossary_file(path)
     assert glossary.glosses == ("book", "thank-you", "DRINK")
     assert glossary.lines == (2, 4, 5)
+    # a repeat is kept once and reported (with the other problems) by the check; a dataset refuses it
+    repeated = parse_glossary("book\n# x\nBook\n", "x", "x.txt")
+    assert repeated.glosses == ("book",) and repeated.duplicates == ((3, "Book", 1),)
+    check = check_glossary(repeated, wl.make_index({"book": []}))
+    assert not check.ok
     with pytest.raises(GlossaryError, match=r"line 3: 'Book' repeats line 1"):
-        parse_glossary("book\n# x\nBook\n", "x", "x.txt")
+        check.matched_glossary()
     with pytest.raises(GlossaryError, match="empty"):
         parse_glossary("# nothing\n\n", "x", "x.txt")
     with pytest.raises(GlossaryError, match="unknown glossary"):

@@ -127,10 +127,18 @@ def test_a_missing_javascript_runtime_is_explained(monkeypatch, wl, tmp_path):
     monkeypatch.setattr(supported_js_runtimes, "value", {"deno": Fine, "node": TooOld})
     assert youtube.js_runtime_status.__wrapped__() == ({"deno": {}}, None)
 
-    # The download says so once, up front, when it has YouTube work to do.
+    # The download says so once, up front, when it has YouTube work to do (stopped before any request).
+    from signdesk.data.events import StopToken
+
     monkeypatch.setattr(youtube, "js_runtime_status", lambda: ({}, "no runtime: install Deno"))
     events: list[dict] = []
     index = wl.make_index({"book": [wl.instance("00001", "https://www.youtube.com/watch?v=AAAAAAAAAAA")]})
+    stop = StopToken()
+    stop.set("test: no network")
+    download(index.instances, wl.fast_options(tmp_path), emit=events.append, stop=stop)
+    assert [e["message"] for e in events if e["event"] == "warning"] == ["no runtime: install Deno"]
+    # Cutting whole videos already on disk (``trim``) needs no runtime: no warning.
+    events.clear()
     download(index.instances, wl.fast_options(tmp_path, offline=True, raw_dir=tmp_path / "none"),
              emit=events.append)
-    assert [e["message"] for e in events if e["event"] == "warning"] == ["no runtime: install Deno"]
+    assert [e for e in events if e["event"] == "warning"] == []

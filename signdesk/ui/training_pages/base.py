@@ -68,7 +68,9 @@ class WizardPage(QWidget):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Pages are laid out to fit the narrowest window (Settings panel open); should one still be
+        # wider, it scrolls rather than silently cutting off the right edge of its text.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         inner = QWidget(scroll)
         self.body = QVBoxLayout(inner)
         self.body.setContentsMargins(12, 8, 12, 8)
@@ -79,6 +81,7 @@ class WizardPage(QWidget):
         self.body.addWidget(self.intro)
         scroll.setWidget(inner)
         outer.addWidget(scroll)
+        self.scroll = scroll
         self.inner = inner
 
     @property
@@ -101,6 +104,12 @@ class WizardPage(QWidget):
 
     def refresh(self) -> None:
         """Re-read what the state and the disk say (the page became current, or an earlier step changed)."""
+
+    def update_status(self) -> None:
+        """Recompute the page's status line from the current state (cheap: no disk, no processes).
+
+        The tab calls it on every change of any step (completion, job status), so a line never
+        describes an earlier state."""
 
     def shutdown(self) -> None:
         """The window closes: stop timers and child processes of this page (jobs go on)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 from PySide6.QtCore import QAbstractItemModel, Qt
@@ -18,6 +17,8 @@ from PySide6.QtWidgets import (
     QTableView,
     QWidget,
 )
+
+from signdesk.ui.training_pages.status_lines import duration as duration  # shared with the Qt-free lines
 
 #: Glosses with fewer training clips than this are called thin (the prepare page warns about them).
 THIN_TRAIN_CLIPS = 5
@@ -105,18 +106,6 @@ def status_label(parent: QWidget | None = None, name: str = "Status") -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setAccessibleName(name)
     return label
-
-
-def duration(seconds: float | None) -> str:
-    """``4 min 10 s``, ``2 h 05 min``; ``—`` when unknown."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "—"
-    seconds = round(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds} s"
 
 
 def pct(value: float | None, digits: int = 1) -> str:

@@ -3,6 +3,8 @@ pause and resume later, and the report of links that failed.
 
 The job is ``signdesk data download``; it is resumable by design (every finished clip is in the
 folder's ``manifest.jsonl`` at once), so "Pause" is a clean stop and "Resume" simply runs it again.
+The status line and the report's line are computed (``status_lines``) from the followed run, the
+folder's ``summary.json`` and the manifest, whenever any of them changes.
 """
 
 from __future__ import annotations
@@ -28,13 +30,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signdesk.jobs.runner import FINISHED, STOPPED
+from signdesk.jobs.runner import STOPPED
 from signdesk.jobs.wizard_state import display_command, download_argv, read_json
 from signdesk.ui.disclosure_button import DisclosureButton
 from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import add_folder_row, duration, named, status_label, table_view, warn_html
+from signdesk.ui.training_pages.common import add_folder_row, named, status_label, table_view, warn_html
+from signdesk.ui.training_pages.status_lines import (
+    DOWNLOAD_NEEDS,
+    FAILED_STATUSES,
+    STATUS_NOTES,
+    DownloadRun,
+    download_line,
+    download_report_line,
+)
 
 INTRO = (
     "The clips are fetched from the sites listed in the index, a few at a time and politely per site. "
@@ -42,9 +52,6 @@ INTRO = (
     "<b>Pause</b> any time: clips already downloaded are kept, and <b>Resume</b> continues where it "
     "stopped, even after SignDesk was closed."
 )
-FAILED_STATUSES = ("dead", "invalid", "unsupported", "error")
-STATUS_NOTES = {"dead": "gone for good", "invalid": "not a usable video", "unsupported": "a format SignDesk does "
-                "not fetch", "error": "may pass: tried again on the next run"}
 REPORT_HEADERS = ("Video", "Gloss", "Host", "Status", "Reason")
 
 
@@ -67,7 +74,7 @@ class DownloadPage(WizardPage):
     def __init__(self, host: WizardHost, parent: QWidget | None = None) -> None:
         super().__init__(host, INTRO, parent)
         self.summary: dict[str, Any] | None = None
-        self.failures: list[tuple[str, str, str, str, str]] = []
+        self.failures: list[tuple[str, str, str, str, str]] | None = None  # None: the manifest is not read yet
         self._reset_run()
 
         form = QFormLayout()
@@ -203,15 +210,24 @@ class DownloadPage(WizardPage):
     # ---------------------------------------------------------------- state from disk
     def refresh(self) -> None:
         self._load_fields()
-        ready = self.host.step_complete("index") and self.host.step_complete("glossary")
-        self.job_panel.set_can_start(ready, "" if ready else "Choose the index and a glossary without unknown "
-                                                             "words first (steps 1 and 2).")
         if not self.job_panel.running:
             self.summary = read_json(self.state.videos / "summary.json")
             self._show_summary()
             self._load_report()
         self._update_start_text()
         self._update_complete()
+        self.update_status()
+
+    def _ready(self) -> bool:
+        return self.host.step_complete("index") and self.host.step_complete("glossary")
+
+    def update_status(self) -> None:
+        ready = self._ready()
+        self.job_panel.set_can_start(ready, "" if ready else DOWNLOAD_NEEDS)
+        self.job_panel.set_detail(download_line(ready=ready, job=self.job_panel.status, run=self._run_view(),
+                                                summary=self.summary))
+        self.report_summary.setText(download_report_line(
+            summary=self.summary, failures=self.failures, manifest=(self.state.videos / "manifest.jsonl").is_file()))
 
     def _update_start_text(self) -> None:
         last = self.job_panel.last_state
@@ -246,8 +262,17 @@ class DownloadPage(WizardPage):
         self._t0: float | None = None
         self._t_last: float | None = None
         self._run_ok = 0
+        self._run_failed = 0
         self._hosts: dict[str, Counter[str]] = {}
         self._warnings: list[str] = []
+
+    def _run_view(self) -> DownloadRun:
+        rate = eta = None
+        if self._t0 is not None and self._t_last is not None and self._t_last > self._t0:
+            rate = (self._done - self._done0) / (self._t_last - self._t0)
+            eta = (self._total - self._done) / rate if rate > 0 else None
+        return DownloadRun(total=self._total, done=self._done, ok=self._run_ok, failed=self._run_failed,
+                           rate=rate, eta_s=eta)
 
     def _on_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -265,6 +290,7 @@ class DownloadPage(WizardPage):
                 counts["tried"] += 1
                 counts["ok" if status == "ok" else "failed"] += 1
                 self._run_ok += status == "ok"
+                self._run_failed += status != "ok"
             elif kind == "warning":
                 self._warnings.append(str(event.get("message", "")))
             elif kind == "summary":
@@ -275,16 +301,7 @@ class DownloadPage(WizardPage):
         if self._total:
             fraction = self._done / self._total
             self.job_panel.set_progress(fraction, f"{self._done:,} of {self._total:,} clips ({100 * fraction:.0f} %)")
-            rate = eta = None
-            if self._t0 is not None and self._t_last is not None and self._t_last > self._t0:
-                rate = (self._done - self._done0) / (self._t_last - self._t0)
-                eta = (self._total - self._done) / rate if rate > 0 else None
-            parts = [f"{self._run_ok:,} usable clips so far in this run"]
-            if rate:
-                parts.append(f"{rate:.1f} clips/s")
-            if self.job_panel.running:
-                parts.append(f"about {duration(eta)} left" if eta is not None else "estimating the time left…")
-            self.job_panel.set_detail(" · ".join(parts))
+        self.update_status()
         if self.summary is not None:
             self._show_summary()
         else:
@@ -307,26 +324,22 @@ class DownloadPage(WizardPage):
         self.hosts_model.set_rows(rows)
 
     def _on_ended(self, state: Any) -> None:
-        if state.status in (FINISHED, STOPPED):
-            self.summary = read_json(self.state.videos / "summary.json") or self.summary
-            counts = (self.summary or {}).get("counts", {})
-            if self.summary:
-                not_done = int(self.summary.get("not_done", 0))
-                text = (f"{int(counts.get('ok', 0)):,} usable clips of {int(self.summary.get('total', 0)):,}; "
-                        f"{sum(int(counts.get(s, 0)) for s in FAILED_STATUSES):,} links failed")
-                if state.status == STOPPED:
-                    text = f"Paused: {text}; {not_done:,} not tried yet. Resume continues from here."
-                self.job_panel.set_detail(text)
-            self._show_summary()
+        # Also after a failure: an offline run or one where every link failed exits 1, with its summary.
+        self.summary = self.summary or read_json(self.state.videos / "summary.json")
+        self._show_summary()
         self._load_report()
         self._update_start_text()
         self._update_complete()
+        self.update_status()
 
     # ---------------------------------------------------------------- failed links
     def _load_report(self) -> None:
         folder = self.state.videos
-        if not (folder / "manifest.jsonl").is_file() or self.host.runner is None:
+        if not (folder / "manifest.jsonl").is_file():
             self._show_report([])
+            return
+        if self.host.runner is None:
+            self._show_report(read_failures(folder))
             return
         self.host.runner.run("download-report", lambda: read_failures(folder), self._show_report,
                              lambda message: self.report_summary.setText(f"Report not read: {message}"))
@@ -334,13 +347,7 @@ class DownloadPage(WizardPage):
     def _show_report(self, rows: list[tuple[str, str, str, str, str]]) -> None:
         self.failures = rows
         self.report_model.set_rows(rows)
-        counts = Counter(r[3] for r in rows)
-        if rows:
-            self.report_summary.setText(f"{len(rows):,} links failed: " + " · ".join(
-                f"{s} {counts[s]:,} ({STATUS_NOTES[s]})" for s in FAILED_STATUSES if counts[s]))
-        else:
-            self.report_summary.setText("No failed links." if (self.state.videos / "manifest.jsonl").is_file()
-                                        else "Nothing downloaded yet.")
+        self.update_status()
         self.save_report_button.setEnabled(bool(rows))
         self.report_loaded.emit(len(rows))
 
@@ -353,7 +360,7 @@ class DownloadPage(WizardPage):
                                               str(self.state.videos / "failed-links.csv"), "CSV (*.csv)")
         if not path:
             return
-        rows = list(self.failures)
+        rows = list(self.failures or [])
 
         def write() -> str:
             with open(path, "w", newline="", encoding="utf-8") as handle:

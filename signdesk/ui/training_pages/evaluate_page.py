@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signdesk.jobs.runner import FINISHED
 from signdesk.jobs.wizard_state import adapter_ready, dataset_ready, display_command, evaluate_argv, read_json
 from signdesk.ui.bar_chart import MAX_CATEGORIES, BarChart
 from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
 from signdesk.ui.training_pages.common import named, pct, status_label, table_view
+from signdesk.ui.training_pages.status_lines import EVALUATE_NEEDS, evaluate_line
 
 INTRO = (
     "Every clip of the test split, which training never saw, is scored over the glossary, once with the base "
@@ -48,6 +48,7 @@ class EvaluatePage(WizardPage):
 
     def __init__(self, host: WizardHost, parent: QWidget | None = None) -> None:
         super().__init__(host, INTRO, parent)
+        self._ready = False  # an adapter and its dataset are on disk (read by refresh)
         self.report: dict[str, Any] | None = None
         form = QFormLayout()
         self.split = QComboBox(self.inner)
@@ -130,8 +131,7 @@ class EvaluatePage(WizardPage):
             widget.blockSignals(True)
             setter()
             widget.blockSignals(False)
-        ready = adapter_ready(self.state.adapter) and dataset_ready(self.state.dataset)
-        self.job_panel.set_can_start(ready, "" if ready else "Train an adapter first (step 5).")
+        self._ready = adapter_ready(self.state.adapter) and dataset_ready(self.state.dataset)
         out = self.state.eval_dir()
         if not self.job_panel.running:
             self.report = read_json(out / "metrics.json") if out is not None else None
@@ -139,6 +139,13 @@ class EvaluatePage(WizardPage):
         self.open_button.setEnabled(out is not None and out.is_dir())
         self.set_complete(not self.job_panel.running and self.report is not None)
         self.host.refresh_steps()
+        self.update_status()
+
+    def update_status(self) -> None:
+        ready = self._ready  # what refresh last read from the disk
+        self.job_panel.set_can_start(ready, "" if ready else EVALUATE_NEEDS)
+        self.job_panel.set_detail(evaluate_line(ready=ready, job=self.job_panel.status,
+                                                report=str(self.state.eval_dir() or "")))
 
     def start(self) -> None:
         try:
@@ -163,9 +170,7 @@ class EvaluatePage(WizardPage):
                 self.job_panel.set_progress(fraction, f"{model}: clip {done:,} of {total:,}")
 
     def _on_ended(self, state: Any) -> None:
-        if state.status == FINISHED:
-            self.job_panel.set_detail(f"Report written to {self.state.eval_dir()}.")
-        self.refresh()
+        self.refresh()  # reads the new report; the status line follows from it
 
     def _show_report(self) -> None:
         report = self.report

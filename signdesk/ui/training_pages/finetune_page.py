@@ -57,6 +57,7 @@ from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.training_chart import TrainingChart
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
 from signdesk.ui.training_pages.common import duration, named, pct, status_label, warn_html
+from signdesk.ui.training_pages.status_lines import TRAIN_NEEDS, finetune_line, train_note
 
 INTRO = (
     "A LoRA adapter is a small set of extra weights (a few MB) trained on top of the base model, which itself "
@@ -78,6 +79,9 @@ class FinetunePage(WizardPage):
         self._filling = False
         self.best_top1: float | None = None
         self._total_steps = 0
+        self._dataset_ok = False  # a prepared dataset is on disk (read by refresh)
+        self._note = ""  # what the followed job last said for the status line
+        self._note_job: Any = None  # ... and which job said it: a newer job never shows an older note
         self.dataset_label = status_label(self.inner, "Training data")
         self.dataset_label.setTextFormat(Qt.TextFormat.RichText)
         self.body.addWidget(self.dataset_label)
@@ -305,11 +309,19 @@ class FinetunePage(WizardPage):
                 f"{int(c.get('val', 0)):,} validation clips of {int(c.get('glosses', 0)):,} signs, with "
                 f"<b>{model_name(str(self.host.settings['model.id']))}</b>.")
         else:
-            self.dataset_label.setText(warn_html("Prepare a dataset first (step 4)."))
-        self.job_panel.set_can_start(meta is not None, "" if meta else "Prepare a dataset first (step 4).")
+            self.dataset_label.setText(warn_html(TRAIN_NEEDS))
+        self._dataset_ok = meta is not None
         self._update_resume()
         self.set_complete(not self.job_panel.running and adapter_ready(self.state.adapter))
         self.host.refresh_steps()
+        self.update_status()
+
+    def update_status(self) -> None:
+        ok = self._dataset_ok
+        self.job_panel.set_can_start(ok, "" if ok else TRAIN_NEEDS)
+        job = self.job_panel.job
+        note = self._note if job is not None and self._note_job == str(job.folder) else ""
+        self.job_panel.set_detail(finetune_line(dataset_ok=ok, job=self.job_panel.status, note=note))
 
     def _update_resume(self) -> None:
         last = self.job_panel.last_state
@@ -361,6 +373,8 @@ class FinetunePage(WizardPage):
             self.start()
 
     def _on_attached(self, job: Any) -> None:
+        self._note, self._note_job = "", str(job.folder)  # the earlier job's last words go with it
+        self.update_status()
         self.chart.clear()
         self.best_top1 = None
         self._total_steps = 0
@@ -387,10 +401,10 @@ class FinetunePage(WizardPage):
         last_step: dict[str, Any] | None = None
         for event in events:
             kind = event.get("event")
-            if kind == "start":
-                if event.get("resume_from"):
-                    self.job_panel.set_detail(f"Resuming from {event['resume_from']}.")
-            elif kind == "phase":
+            note = train_note(event)
+            if note is not None and self.job_panel.job is not None:
+                self._note, self._note_job = note, str(self.job_panel.job.folder)
+            if kind == "phase":
                 self.job_panel.set_progress(None, f"{str(event.get('phase', '')).capitalize()} on "
                                                   f"{event.get('device', '?')}…")
             elif kind == "train_start":
@@ -406,27 +420,16 @@ class FinetunePage(WizardPage):
                     accs.append((float(event["step"]), float(event["top1"])))
                     self.best_top1 = max(self.best_top1 or 0.0, float(event["top1"]))
                     self.stats["best"].setText(pct(self.best_top1))
-            elif kind == "checkpoint":
-                self.job_panel.set_detail(f"Checkpoint saved at step {event.get('step')}.")
-            elif kind == "stopping":
-                self.job_panel.set_detail(f"Stopping at step {event.get('step')}: saving a checkpoint and the adapter…")
             elif kind in ("finished", "stopped"):
                 metrics = event.get("metrics") or {}
-                top1 = metrics.get("val_top1")
                 if metrics.get("global_step") is not None:  # steps are logged every few; this is the last one
                     last_step = None
                     self._show_step({"step": metrics["global_step"], "total_steps": self._total_steps,
                                      "epoch": metrics.get("epochs"), "loss": metrics.get("train_loss")})
-                what = "Finished" if kind == "finished" else "Stopped by user"
-                best = f" (best validation top-1 {pct(top1)} at step {metrics.get('best_step')})" \
-                    if top1 is not None else ""
-                self.job_panel.set_detail(f"{what} at step {metrics.get('global_step', '?')}: adapter saved to "
-                                          f"{event.get('adapter')}{best}.")
-            elif kind == "failed":
-                self.job_panel.set_detail(str(event.get("error", "")))
         self.chart.add_points(losses, accs)
         if last_step is not None:
             self._show_step(last_step)
+        self.update_status()
 
     def _show_step(self, event: dict[str, Any]) -> None:
         step, total = int(event.get("step", 0)), int(event.get("total_steps") or 0)

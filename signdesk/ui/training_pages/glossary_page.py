@@ -2,7 +2,9 @@
 
 Every check is ``signdesk data glossary check --json`` in a child process, i.e. exactly what the
 download and prepare steps will accept. Edited words are saved (atomically, on the task thread) as a
-glossary file in the workspace, which the later steps then use.
+glossary file in the workspace, which the later steps then use. The list shows unknown words and
+repeated words together; fixing one from the list updates the list at once (the check that follows
+confirms it), and a suggestion that would repeat a word already in the glossary merges the two.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from PySide6.QtWidgets import (
 
 from signdesk import paths
 from signdesk.atomicio import atomic_write_text
+from signdesk.data.glossary import GlossaryError, gloss_key, parse_glossary
 from signdesk.jobs.wizard_state import PACKAGED_GLOSSARY, PRESET_GLOSSARIES, edited_glossary_path, workspace_dir
 from signdesk.ui.busy_indicator import BusyIndicator
 from signdesk.ui.quick_command import QuickCommand
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
 from signdesk.ui.training_pages.common import error_html, named, ok_html, status_label, warn_html
+from signdesk.ui.training_pages.status_lines import glossary_line
 
 INTRO = (
     "Choose the signs the adapter will learn. Fewer signs train faster and are told apart more reliably. "
@@ -67,26 +71,32 @@ class GlossaryPage(WizardPage):
         self._checked_text: str | None = None
         self._check_text: str | None = None
         self._shown_for: tuple[str, str] | None = None
+        self._problem = ""  # why the words could not be read or checked ("" when they could)
+        self._pending = False  # edited: a check follows shortly
+        self._waiting_for_index = False  # the words could not be checked yet: no index
 
         row = QHBoxLayout()
         label = QLabel("&Glossary:", self.inner)
         self.source = QComboBox(self.inner)
         for key, text in SOURCES:
             self.source.addItem(text, key)
+        # Not as wide as its longest entry: the page must fit beside the Settings panel.
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(12)
         named(self.source, "Glossary", "Which signs to learn")
         label.setBuddy(self.source)
         self.source.activated.connect(self._on_source_chosen)
         self.file_label = QLabel(self.inner)
         self.file_label.setAccessibleName("Glossary file")
-        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.file_label.setWordWrap(True)  # on its own line, wrapped: a long path never widens the page
         self.open_button = QPushButton("&Open file…", self.inner)
         named(self.open_button, "Open a glossary file", "A text file with one sign per line")
         self.open_button.clicked.connect(self.choose_file)
         row.addWidget(label)
-        row.addWidget(self.source)
+        row.addWidget(self.source, 1)
         row.addWidget(self.open_button)
-        row.addWidget(self.file_label, 1)
         self.body.addLayout(row)
+        self.body.addWidget(self.file_label)
 
         columns = QHBoxLayout()
         left = QVBoxLayout()
@@ -109,20 +119,23 @@ class GlossaryPage(WizardPage):
         self.message = status_label(self.inner, "Glossary check")
         self.message.setTextFormat(Qt.TextFormat.RichText)
         right.addWidget(self.message)
-        caption = QLabel("Words that are not WLASL glosses:", self.inner)
+        caption = QLabel("Words that are not WLASL glosses or repeat an earlier line:", self.inner)
+        caption.setWordWrap(True)  # a narrow column (Settings panel open) wraps instead of clipping
         right.addWidget(caption)
         self.unknown_list = QListWidget(self.inner)
         caption.setBuddy(self.unknown_list)
-        named(self.unknown_list, "Unknown words", "Words that are not WLASL glosses, with suggestions")
+        named(self.unknown_list, "Unknown words", "Words that are not WLASL glosses (with suggestions) and repeats")
         self.unknown_list.itemActivated.connect(lambda item: self.use_suggestion(item))
         self.unknown_list.currentItemChanged.connect(lambda *_: self._update_unknown_buttons())
         right.addWidget(self.unknown_list, 1)
-        buttons = QHBoxLayout()
+        buttons = QVBoxLayout()  # stacked: side by side they set a minimum width the page may not have
         self.suggest_button = QPushButton("Use &suggestion", self.inner)
-        named(self.suggest_button, "Use the suggestion", "Replace the selected unknown word with its closest gloss")
+        named(self.suggest_button, "Use the suggestion",
+              "Replace the selected unknown word with its closest gloss (merged if that gloss is already listed)")
         self.suggest_button.clicked.connect(lambda: self.use_suggestion(self.unknown_list.currentItem()))
-        self.remove_button = QPushButton("&Remove unknown words", self.inner)
-        named(self.remove_button, "Remove unknown words", "Delete every line with a word WLASL does not have")
+        self.remove_button = QPushButton("&Remove flagged words", self.inner)
+        named(self.remove_button, "Remove flagged words",
+              "Delete every line with a word WLASL does not have or that repeats an earlier line")
         self.remove_button.clicked.connect(self.remove_unknown)
         buttons.addWidget(self.suggest_button)
         buttons.addWidget(self.remove_button)
@@ -150,6 +163,14 @@ class GlossaryPage(WizardPage):
     def refresh(self) -> None:
         key = (self.spec, self.state.index_path)
         if key == self._shown_for:
+            if self._waiting_for_index and self._index_ok() and not self._timer.isActive():
+                # The words waited for the index: check them now (a preset's words come from the index).
+                if self.spec in PRESET_GLOSSARIES:
+                    self._load_words()
+                else:
+                    self._check()
+            else:
+                self.update_status()
             return
         self._shown_for = key
         self._select_source(self.spec)
@@ -159,7 +180,9 @@ class GlossaryPage(WizardPage):
         index = self.source.findData(spec if spec in (PACKAGED_GLOSSARY, *PRESET_GLOSSARIES) else FILE_CHOICE)
         self.source.setCurrentIndex(max(index, 0))
         is_file = self.source.currentData() == FILE_CHOICE
-        self.file_label.setText(spec if is_file else "")
+        self.file_label.setText(breakable(spec) if is_file else "")
+        self.file_label.setToolTip(spec if is_file else "")
+        self.file_label.setVisible(is_file)
 
     def _on_source_chosen(self) -> None:
         key = self.source.currentData()
@@ -188,13 +211,18 @@ class GlossaryPage(WizardPage):
     def _load_words(self) -> None:
         spec = self.spec
         self.result = None
+        self._problem = ""
+        self._pending = False
         self.set_complete(False)
         if spec in PRESET_GLOSSARIES:
             if not self._index_ok():
                 self._show_text("")
+                self._waiting_for_index = True
+                self.update_status()
                 return
             self.busy.start(f"Reading {spec} from the index…")
             self.words.run(["data", "glossary", "show", spec, "--wlasl", self.state.index_path])
+            self.update_status()
             return
         path = paths.resources_dir() / "glossaries" / f"{spec}.txt" if spec == PACKAGED_GLOSSARY else Path(spec)
         try:
@@ -203,7 +231,8 @@ class GlossaryPage(WizardPage):
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             self._show_text("")
-            self.message.setText(error_html(f"{path}: cannot read the glossary ({exc})"))
+            self._problem = f"{path}: cannot read the glossary ({exc})"
+            self.update_status()
             return
         self._show_text(text)
         self._check()
@@ -222,10 +251,19 @@ class GlossaryPage(WizardPage):
         self._count_words()
 
     def _index_ok(self) -> bool:
-        if self.state.index_path and Path(self.state.index_path).is_file():
-            return True
-        self.message.setText(warn_html("Choose the WLASL index first (step 1): the glossary is checked against it."))
-        return False
+        return bool(self.state.index_path) and Path(self.state.index_path).is_file()
+
+    def update_status(self) -> None:
+        """The check line, from what is true now (see ``status_lines.glossary_line``)."""
+        kind, text = glossary_line(index_ok=self._index_ok(), problem=self._problem, pending=self._pending,
+                                   result=self.result)
+        html = {"ok": ok_html, "warn": warn_html, "error": error_html}.get(kind, _escape)(breakable(text)) \
+            if text else ""
+        respelled = [r for r in (self.result or {}).get("respelled") or [] if r["written"].lower() != r["wlasl"]]
+        if respelled and not self._problem and not self._pending:
+            html += "<br>" + ", ".join(f"'{r['written']}' is WLASL's '{r['wlasl']}'" for r in respelled[:5])
+        if self.message.text() != html:
+            self.message.setText(html)
 
     # ---------------------------------------------------------------- editing
     def _on_edited(self) -> None:
@@ -233,8 +271,10 @@ class GlossaryPage(WizardPage):
         if self._loading:
             return
         self.result = None
+        self._problem = ""
+        self._pending = True
         self.set_complete(False)
-        self.message.setText("Edited: checking soon…")
+        self.update_status()
         self._timer.start()
 
     def _pending_save_now(self) -> None:
@@ -271,11 +311,17 @@ class GlossaryPage(WizardPage):
 
     def _check(self) -> None:
         if not self._index_ok():
+            self._waiting_for_index = True  # checked as soon as the index is there (see refresh)
+            self._pending = False
+            self.update_status()
             return
+        self._waiting_for_index = False
         if self._timer.isActive():
             return  # an edit is waiting to be saved; its check follows
+        self._pending = False
         self._check_text = self.editor.toPlainText()
         self.busy.start("Checking the words against the index…")
+        self.update_status()
         self.check_command.run(["data", "glossary", "check", self.spec, "--wlasl", self.state.index_path, "--json"])
 
     def _on_checked(self, result: Any) -> None:
@@ -283,42 +329,42 @@ class GlossaryPage(WizardPage):
         if not isinstance(result, dict) or self._check_text != self.editor.toPlainText():
             return  # words changed meanwhile: a newer check is coming
         self.result = result
+        self._problem = ""
         self._checked_text = self._check_text
         unknown = result.get("unknown") or []
+        repeated = result.get("duplicates") or []
+        entries = [{**e, "kind": "unknown"} for e in unknown] + [{**e, "kind": "repeat"} for e in repeated]
+        self._show_entries(entries)
+        matched = int(result.get("matched", 0))
+        self.update_status()
+        self.set_complete(not unknown and not repeated and matched >= 2)
+        self.host.refresh_steps()
+        self.checked.emit(result)
+
+    def _show_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Fill the list of flagged words (unknown and repeated, in line order) and highlight their lines."""
+        entries = sorted(entries, key=lambda e: int(e.get("line") or 0))
         self.unknown_list.clear()
-        for entry in unknown:
-            hints = entry.get("suggestions") or []
+        for entry in entries:
             text = f"line {entry.get('line')}: '{entry.get('word')}'"
-            if hints:
-                text += f"  (did you mean {', '.join(repr(h) for h in hints)}?)"
+            if entry.get("kind") == "repeat":
+                text += f"  repeats line {entry.get('first_line')}"
+            elif entry.get("suggestions"):
+                text += f"  (did you mean {', '.join(repr(h) for h in entry['suggestions'])}?)"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, entry)
             self.unknown_list.addItem(item)
-        if unknown:
+        if entries:
             self.unknown_list.setCurrentRow(0)
-        self._highlight([int(e.get("line") or 0) for e in unknown])
-        matched, words = int(result.get("matched", 0)), int(result.get("words", 0))
-        if unknown:
-            text = error_html(f"{len(unknown)} of {words} words are not WLASL glosses: fix or remove them "
-                              "(the list below suggests close spellings).")
-        elif matched < 2:
-            text = warn_html("A glossary needs at least two signs.")
-        else:
-            text = ok_html(f"All {matched} words are WLASL glosses, with {int(result.get('instances', 0)):,} "
-                           "clips in the index.")
-        respelled = [r for r in result.get("respelled") or [] if r["written"].lower() != r["wlasl"]]
-        if respelled:
-            text += "<br>" + ", ".join(f"'{r['written']}' is WLASL's '{r['wlasl']}'" for r in respelled[:5])
-        self.message.setText(text)
+        self._highlight([int(e.get("line") or 0) for e in entries])
         self._update_unknown_buttons()
-        self.set_complete(not unknown and matched >= 2)
-        self.host.refresh_steps()
-        self.checked.emit(result)
 
     def _on_check_failed(self, message: str) -> None:
         self.busy.stop()
         self.result = None
-        self.message.setText(error_html(message))
+        self._problem = message
+        self._pending = False
+        self.update_status()
         self.set_complete(False)
         self.check_failed.emit(message)
 
@@ -348,27 +394,47 @@ class GlossaryPage(WizardPage):
 
     # ---------------------------------------------------------------- fixes
     def use_suggestion(self, item: QListWidgetItem | None) -> None:
+        """Replace an unknown word with its first suggestion; if that gloss is already in the list,
+        the line is removed instead (merged), so the fix never creates a repeat."""
         entry = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if not entry or not entry.get("suggestions"):
             return
-        self._replace_lines({int(entry["line"]): (entry["word"], entry["suggestions"][0])})
+        line, replacement = int(entry["line"]), entry["suggestions"][0]
+        others = {gloss_key(word) for number, word in _words(self.editor.toPlainText()) if number != line}
+        change = None if gloss_key(replacement) in others else (entry["word"], replacement)
+        self._replace_lines({line: change})
 
     def remove_unknown(self) -> None:
+        """Delete every flagged line: unknown words and repeats."""
         entries = [self.unknown_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.unknown_list.count())]
         self._replace_lines({int(e["line"]): None for e in entries})
 
     def _replace_lines(self, changes: dict[int, tuple[str, str] | None]) -> None:
         lines = self.editor.toPlainText().split("\n")
+        deleted: list[int] = []
         for number in sorted(changes, reverse=True):
             if not 1 <= number <= len(lines):
                 continue
             change = changes[number]
             if change is None:
                 del lines[number - 1]
+                deleted.append(number)
             else:
                 word, replacement = change
                 lines[number - 1] = lines[number - 1].replace(word, replacement, 1)
-        self.editor.setPlainText("\n".join(lines))  # an edit: saved and checked again
+        text = "\n".join(lines)
+        # The list follows the edit at once: the fixed lines leave it, the others keep their words at
+        # their new line numbers, and repeats are found again; the check that follows confirms it.
+        kept = []
+        for i in range(self.unknown_list.count()):
+            entry = dict(self.unknown_list.item(i).data(Qt.ItemDataRole.UserRole))
+            line = int(entry.get("line") or 0)
+            if entry.get("kind") == "repeat" or line in changes:
+                continue
+            entry["line"] = line - sum(1 for d in deleted if d < line)
+            kept.append(entry)
+        self.editor.setPlainText(text)  # an edit: saved and checked again
+        self._show_entries(kept + _repeats(text))
 
     def shutdown(self) -> None:
         if self._timer.isActive():  # an edit not yet saved: save it now, so that it is not lost
@@ -376,3 +442,33 @@ class GlossaryPage(WizardPage):
             self._pending_save_now()
         self.words.cancel()
         self.check_command.cancel()
+
+
+def _words(text: str) -> list[tuple[int, str]]:
+    """(line number, word) of every gloss line, as ``parse_glossary`` reads them."""
+    words = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        word = " ".join(line.split("#", 1)[0].split())
+        if word:
+            words.append((number, word))
+    return words
+
+
+def _repeats(text: str) -> list[dict[str, Any]]:
+    """The repeated words of ``text``, as the check reports them (found here, without the index)."""
+    try:
+        glossary = parse_glossary(text, "edited", "edited")
+    except GlossaryError:  # empty: nothing repeats
+        return []
+    return [{"kind": "repeat", "line": line, "word": word, "first_line": first}
+            for line, word, first in glossary.duplicates]
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each path separator, so a wrapped label can break a long
+    path instead of growing wider than the page (word wrap only breaks at spaces otherwise)."""
+    return text.replace("/", "/\u200b").replace("\\", "\\\u200b")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

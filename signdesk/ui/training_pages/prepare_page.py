@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signdesk.jobs.runner import FINISHED
 from signdesk.jobs.wizard_state import dataset_ready, display_command, prepare_argv, read_json
 from signdesk.ui.bar_chart import MAX_CATEGORIES, BarChart
 from signdesk.ui.job_panel import JobPanel
@@ -35,6 +34,7 @@ from signdesk.ui.training_pages.common import (
     table_view,
     warn_html,
 )
+from signdesk.ui.training_pages.status_lines import PREPARE_NEEDS, prepare_line, prepare_summary
 
 INTRO = (
     "The usable clips are split into <b>training</b> clips (the adapter learns from them), <b>validation</b> "
@@ -161,13 +161,21 @@ class PreparePage(WizardPage):
     # ---------------------------------------------------------------- state from disk
     def refresh(self) -> None:
         self._load_fields()
-        ready = self.host.step_complete("download")
-        self.job_panel.set_can_start(ready, "" if ready else "Download clips first (step 3).")
         if not self.job_panel.running:
             self.meta = read_json(self.state.dataset / "dataset.json") if dataset_ready(self.state.dataset) else None
             self._show_meta()
         self.set_complete(not self.job_panel.running and self.meta is not None)
         self.host.refresh_steps()
+        self.update_status()
+
+    def update_status(self) -> None:
+        ready = self.host.step_complete("download")
+        self.job_panel.set_can_start(ready, "" if ready else PREPARE_NEEDS)
+        self.job_panel.set_detail(prepare_line(download_done=ready, job=self.job_panel.status,
+                                               prepared=self.meta is not None, dataset=str(self.state.dataset)))
+        text = prepare_summary(download_done=ready, prepared=self.meta is not None)
+        if text is not None:
+            self.summary.setText(text)
 
     def start(self) -> None:
         if self.host.start_job("prepare", prepare_argv(self.state), self.job_panel):
@@ -182,14 +190,13 @@ class PreparePage(WizardPage):
                 self.job_panel.set_progress(None, f"Checking {event.get('count', 0):,} clips…")
 
     def _on_ended(self, state: Any) -> None:
-        if state.status == FINISHED:
-            self.job_panel.set_detail(f"Written to {self.state.dataset}.")
-        self.refresh()
+        self.refresh()  # reads the new dataset.json; the status line follows from it
 
     def _show_meta(self) -> None:
         meta = self.meta
         if not meta:
-            self.summary.setText("Not prepared yet." if self.host.step_complete("download") else "")
+            self.summary.setText(prepare_summary(download_done=self.host.step_complete("download"), prepared=False)
+                                 or "")
             self.warnings.setText("")
             self.chart.set_data([], [])
             self.table_model.set_rows([])
