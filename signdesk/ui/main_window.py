@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from signdesk import __version__
-from signdesk.errors import ConfigError
+from signdesk.errors import ConfigError, SignDeskError
 from signdesk.ui import window_state
 from signdesk.ui.file_tab import FileTab, dropped_video
 from signdesk.ui.live_tab import LiveTab
@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self._source_factory = source_factory
         self._settings_error = settings_error
         self._pending_file: str | None = None
+        self._loaded_model_id: str | None = None  # what the engine holds (an adapter may bring its own)
         self._shutdown_done = False
         self.threads_stuck = False
 
@@ -260,6 +261,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_loaded(self, info: EngineInfo) -> None:
+        self._loaded_model_id = info.model_id
         self.banner.set_ready(self._ready_text(info))
         self.status.set_engine(info.device, info.model_id, info.adapter, info.dtype)
         self.live.set_clip_size(info.frame_size)  # live signs reach the model resized once, as files do
@@ -380,12 +382,25 @@ class MainWindow(QMainWindow):
             return False
         self._save_settings()
         self.settings_panel.accept_applied(changes)
+        adapter_signs = None
+        if changes.get("model.adapter"):
+            try:  # an adapter brings its base model and signs (a small JSON read)
+                from signdesk.engine.adapters import adapter_defaults
+
+                completed, adapter_signs = adapter_defaults(self.settings)
+            except SignDeskError as exc:
+                QMessageBox.warning(self, "Settings", str(exc))
+                return False
+            if completed["model.id"] != self._loaded_model_id:
+                changes = {**changes, "model.id": completed["model.id"]}  # another base model: reload
         if RELOAD_KEYS & changes.keys():
             self.reload_model()
         else:
             if "model.adapter" in changes:
                 self.engine.set_adapter(changes["model.adapter"])
             options = {key: changes[key] for key in ("mode", "glossary", "top_k") if key in changes}
+            if adapter_signs and "glossary" not in changes:
+                options["glossary"] = adapter_signs
             if "frames" in changes:
                 options["num_frames"] = changes["frames"]
             if options:

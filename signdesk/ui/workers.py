@@ -85,11 +85,14 @@ def is_missing_model(exc: BaseException) -> bool:
     return isinstance(exc, ModelError) and "model download" in str(exc)
 
 
-def resolve_glossary(value: str | None) -> list[str] | None:
-    """A glossary setting (packaged name or file) as its words, for ``Interpreter.configure``."""
+def resolve_glossary(value: str | list[str] | None) -> list[str] | None:
+    """A glossary setting (packaged name or file) as its words, for ``Interpreter.configure``.
+
+    A list is already the words (an adapter's own signs).
+    """
     from signdesk.engine.vocab import resolve_glossary as engine_resolve
 
-    return engine_resolve(value)
+    return list(value) if isinstance(value, list) else engine_resolve(value)
 
 
 class EngineWorker(QObject):
@@ -292,7 +295,8 @@ class EngineWorker(QObject):
         adapter = getattr(interp, "adapter", None)
         choice = getattr(getattr(interp, "loaded", None), "device", None)
         return EngineInfo(
-            model_id=str(settings["model.id"]),
+            # the model that loaded: an adapter may have brought its own base model
+            model_id=str(getattr(getattr(interp, "loaded", None), "model_id", None) or settings["model.id"]),
             adapter=str(adapter) if adapter else None,
             device=str(getattr(choice, "name", None) or settings["device"]),
             dtype=str(getattr(choice, "dtype", "")),

@@ -30,6 +30,18 @@ def test_settings_round_trip_through_the_panel(make_window, qtbot, fake_interpre
     assert fresh.settings_panel.values()["live.stride"] == 6
 
 
+def _adapter_folder(folder, base_model: str, glossary=None):
+    """A PEFT adapter folder as far as SignDesk reads it before loading (config, weights file, metadata)."""
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base_model}))
+    (folder / "adapter_model.safetensors").write_bytes(b"")
+    meta = {"base_model": {"id": base_model}, **({"glossary": glossary} if glossary else {})}
+    (folder / "signdesk.json").write_text(json.dumps(meta))
+    return folder
+
+
 def test_adapter_switch_without_reload(make_window, qtbot, fake_interpreter, tmp_path):
     loads = []
 
@@ -39,16 +51,47 @@ def test_adapter_switch_without_reload(make_window, qtbot, fake_interpreter, tmp
 
     window = make_window(loader=loader)
     qtbot.waitUntil(lambda: window.banner.state == "ready", timeout=10_000)
+    _adapter_folder(tmp_path / "my-adapter", window.settings["model.id"], ["hello", "water"])
     with qtbot.waitSignal(window.engine.reconfigured, timeout=5_000) as done:
         assert window.apply_settings({"model.adapter": str(tmp_path / "my-adapter")})
     assert fake_interpreter.adapter == str(tmp_path / "my-adapter")
     assert done.args[0].adapter == str(tmp_path / "my-adapter")
     assert "my-adapter" in window.status.model.text()
     assert loads == [window.settings["model.id"]]  # loaded once
+    assert fake_interpreter.configured[-1]["glossary"] == ["hello", "water"]  # the adapter brought its signs
 
     with qtbot.waitSignal(window.engine.loaded, timeout=5_000):  # a device change reloads
         window.apply_settings({"device": "cpu"})
     assert len(loads) == 2
+
+
+def test_an_adapter_for_another_base_model_reloads_with_that_model(make_window, qtbot, fake_interpreter, tmp_path):
+    loads = []
+
+    def loader(settings, progress, allow_download):
+        from signdesk.engine.adapters import adapter_defaults
+
+        loads.append(adapter_defaults(settings)[0]["model.id"])  # what the real loader completes
+        return fake_interpreter
+
+    window = make_window(loader=loader)
+    qtbot.waitUntil(lambda: window.banner.state == "ready", timeout=10_000)
+    adapter = _adapter_folder(tmp_path / "small-adapter", "OpenGVLab/InternVL3-1B-hf")
+    with qtbot.waitSignal(window.engine.loaded, timeout=5_000):
+        assert window.apply_settings({"model.adapter": str(adapter)})
+    assert loads == [window.settings["model.id"], "OpenGVLab/InternVL3-1B-hf"]
+
+
+def test_a_broken_adapter_is_refused_before_anything_changes(make_window, qtbot, fake_interpreter, tmp_path,
+                                                              monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    window = make_window(interpreter=fake_interpreter)
+    qtbot.waitUntil(lambda: window.banner.state == "ready", timeout=10_000)
+    assert not window.apply_settings({"model.adapter": str(tmp_path / "nowhere")})
+    assert "no such adapter folder" in warnings[0]
 
 
 def test_a_wrong_value_is_refused_and_nothing_changes(make_window, qtbot, fake_interpreter, monkeypatch):
