@@ -43,6 +43,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from signdesk.training.config import DATASET_CONFIG
     from signdesk.training.synthetic import write_synthetic_dataset
 
     meta = write_synthetic_dataset(args.out, signs=args.signs, counts=(args.train, args.val, args.test),
@@ -50,6 +51,8 @@ def _synth(args: argparse.Namespace) -> int:
     counts = meta["counts"]
     print(f"wrote a synthetic dataset of {counts['glosses']} signs ({', '.join(meta['glosses'])}) to {args.out}: "
           f"{counts['train']} train, {counts['val']} val, {counts['test']} test clips")
+    print(f"recommended training settings (for the test model of `signdesk model make-test`): "
+          f"{Path(args.out) / DATASET_CONFIG}, used by `signdesk train --dataset {args.out}` without --config")
     return 0
 
 
@@ -62,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--dataset", required=True, type=Path, metavar="DATASET", help="a prepared dataset folder")
     t.add_argument("--out", required=True, type=Path, metavar="ADAPTER",
                    help="adapter folder: adapter, signdesk.json, README.md, train.log, checkpoints/")
-    t.add_argument("--config", type=Path, metavar="FILE", help="training settings (YAML or JSON)")
+    t.add_argument("--config", type=Path, metavar="FILE",
+                   help="training settings (YAML or JSON; default: DATASET/train.yaml if there is one, "
+                        "else the built-in defaults)")
     t.add_argument("--resume", action="store_true", help="continue the run in ADAPTER from its last checkpoint")
     t.add_argument("--model", help="hub id or local model folder (default: the configured model)")
     t.add_argument("--revision", help="hub revision: branch, tag or commit")

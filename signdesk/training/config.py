@@ -1,5 +1,9 @@
 """The training configuration: defaults < ``--config FILE`` (YAML or JSON) < command-line flags.
 
+Without ``--config``, a ``train.yaml`` in the dataset folder takes the file's place: the dataset's
+recommended settings (``signdesk synth-dataset`` writes one; ``signdesk data prepare`` does not, so
+real datasets train with the defaults).
+
 Every key is declared once, with its check, so a wrong key or value in a config file is refused
 before a model is loaded, naming the file, the key and what is allowed. The resolved configuration is
 saved beside the adapter (``train_config.json``), which is also what ``--resume`` continues with.
@@ -16,6 +20,7 @@ from typing import Any
 from signdesk.errors import ConfigError
 
 CONFIG_FILE = "train_config.json"
+DATASET_CONFIG = "train.yaml"  # a dataset's own recommended settings, used when no --config is given
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 SCHEDULERS = ("cosine", "linear", "constant_with_warmup")
 
@@ -133,6 +138,16 @@ def _build(flat: Mapping[str, Any]) -> TrainConfig:
 
 def from_dict(data: Mapping[str, Any], source: str) -> TrainConfig:
     return _build({**_flatten(TrainConfig().to_dict()), **validate(_flatten(data), source)})
+
+
+def settings_file(config: str | Path | None, dataset: str | Path) -> tuple[Path | None, str]:
+    """The settings file a run uses, and how to say so: ``--config``, else the dataset's own, else none."""
+    if config is not None:
+        return Path(config).expanduser(), str(config)
+    own = Path(dataset).expanduser() / DATASET_CONFIG
+    if own.is_file():
+        return own, f"{own} (the dataset's recommended settings; --config FILE to use others)"
+    return None, "the defaults (no --config, and the dataset has no train.yaml)"
 
 
 def load_config(path: str | Path | None) -> TrainConfig:

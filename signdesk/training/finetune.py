@@ -40,7 +40,7 @@ from signdesk.hardware import DeviceChoice, choose_device
 from signdesk.jobs.events import EXIT_FAILED, EXIT_FINISHED, EXIT_STOPPED, EXIT_USAGE, StopFlag
 from signdesk.training.callbacks import JobCallback, RunLog, latest_complete_checkpoint
 from signdesk.training.collator import SignCollator
-from signdesk.training.config import CONFIG_FILE, TrainConfig, from_dict, load_config
+from signdesk.training.config import CONFIG_FILE, TrainConfig, from_dict, load_config, settings_file
 from signdesk.training.dataset import SignDataset, load_dataset
 from signdesk.training.evaluate import score_rows, summarize
 from signdesk.training.metadata import ADAPTER_FILES, build_metadata, save_adapter
@@ -63,6 +63,7 @@ class TrainJob:
     frames: int
     prompt: PromptSpec
     dataset_hash: str = ""
+    settings: str = ""  # where the settings came from: the --config file, the dataset's train.yaml or the defaults
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class TrainJob:
             "frames": self.frames,
             "prompt": {"system": self.prompt.system, "user": self.prompt.user},
             "dataset": {"path": str(self.dataset), "content_hash": self.dataset_hash},
+            "settings": self.settings,
             "signdesk_version": __version__,
         }
 
@@ -129,7 +131,8 @@ def plan_job(args: Any) -> tuple[TrainJob, Path | None]:
             frames, dataset_hash = int(saved["frames"]), str(saved["dataset"]["content_hash"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{spec_file}: unreadable ({type(exc).__name__}); train into a new folder") from None
-        wanted = load_config(args.config).with_overrides(flags) if (args.config or flags) else config
+        # without --config, the saved settings are the base (never the dataset's train.yaml or the defaults)
+        wanted = (load_config(args.config) if args.config else config).with_overrides(flags)
         if wanted != config:
             changed = [k for k, v in config.to_dict().items() if wanted.to_dict()[k] != v]
             raise ConfigError(f"--resume continues with the settings saved in {spec_file}; these differ: "
@@ -139,20 +142,22 @@ def plan_job(args: Any) -> tuple[TrainJob, Path | None]:
         job = TrainJob(
             dataset=dataset, out=out, config=config, model_id=model["id"],
             revision=model["revision"], device=args.device or saved.get("device", "auto"), frames=frames,
-            prompt=prompt, dataset_hash=dataset_hash,
+            prompt=prompt, dataset_hash=dataset_hash, settings=f"{spec_file} (saved by the run)",
         )
         return job, checkpoint
     leftovers = [name for name in (CHECKPOINTS, *ADAPTER_FILES) if (out / name).exists()]
     if leftovers:
         raise ConfigError(f"{out} already holds a training run ({', '.join(leftovers)}); continue it with "
                           "--resume, or choose another --out folder")
-    config = load_config(args.config).with_overrides(flags)
+    path, source = settings_file(args.config, dataset)
+    config = load_config(path).with_overrides(flags)
     overrides = {"model.id": model_arg, "model.revision": getattr(args, "revision", None), "device": args.device}
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
     job = TrainJob(
         dataset=dataset, out=out, config=config, model_id=_model_ref(settings["model.id"]) or settings["model.id"],
         revision=settings["model.revision"], device=settings["device"],
         frames=config.frames or settings["frames"], prompt=PromptSpec.from_settings(settings),
+        settings=source + (f", with {', '.join(sorted(flags))} from the command line" if flags else ""),
     )
     return job, None
 
@@ -420,7 +425,9 @@ def _train(job: TrainJob, checkpoint: Path | None, data: SignDataset, run: RunLo
         atomic_write_json(job.out / CONFIG_FILE, job.to_json())
     run.emit("start", command="train", out=str(job.out), dataset=str(job.dataset), model=job.model_id,
              resume_from=str(checkpoint) if checkpoint else None, frames=job.frames,
-             train_clips=len(data.splits["train"]), val_clips=len(data.splits["val"]), glosses=len(data.glosses))
+             train_clips=len(data.splits["train"]), val_clips=len(data.splits["val"]), glosses=len(data.glosses),
+             settings=job.settings)
+    run.line(f"settings: {job.settings}")
     run.line(f"{'resuming' if checkpoint else 'training'} {job.model_id} on {job.dataset} "
              f"({len(data.splits['train'])} train / {len(data.splits['val'])} val clips, {len(data.glosses)} glosses,"
              f" {job.frames} frames)")

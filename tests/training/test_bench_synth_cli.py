@@ -26,5 +26,6 @@ def test_synth_dataset_command(capsys, tmp_path):
     assert code == 0 and "3 signs (hello, yes, no)" in out
     meta = json.loads((tmp_path / "d" / "dataset.json").read_text())
     assert meta["counts"]["train"] == 6 and meta["glosses"] == ["hello", "yes", "no"]
+    assert (tmp_path / "d" / "train.yaml").is_file() and f"{tmp_path / 'd' / 'train.yaml'}, used by" in out
     assert main(["synth-dataset", str(tmp_path / "e"), "--signs", "9"]) == 2
     assert "2 to 6 signs" in capsys.readouterr().err

@@ -138,3 +138,71 @@ def test_wlasl_subsets_are_recognised_only_with_the_preset_and_the_official_spli
     data.meta["split"] = {"method": "official", "seed": 0}
     data.meta["glossary"] = {"name": "wlasl300", "source": "/home/me/wlasl300.txt", "size": 300}
     assert data.wlasl_subset() is None  # a file that happens to be called so
+
+
+def _plan(dataset, out, **flags):
+    from argparse import Namespace
+
+    from signdesk.training.finetune import plan_job
+
+    args = Namespace(dataset=dataset, out=out, config=None, resume=False, model="some/model", revision=None,
+                     device="cpu", epochs=None, lr=None, max_steps=None, frames=None, batch_size=None, quantize=None)
+    vars(args).update(flags)
+    job, checkpoint = plan_job(args)
+    assert checkpoint is None
+    return job
+
+
+def test_train_uses_the_datasets_recommended_settings_unless_given_others(small_dataset, tmp_path):
+    from signdesk.training.synthetic import TRAIN_SETTINGS
+
+    own = small_dataset / "train.yaml"
+    assert own.read_text() == TRAIN_SETTINGS  # the synthetic dataset recommends its settings
+    job = _plan(small_dataset, tmp_path / "a")
+    assert (job.config.learning_rate, job.config.epochs, job.config.grad_accum, job.frames) == (2e-3, 12.0, 1, 4)
+    assert job.settings.startswith(f"{own} (the dataset's recommended settings")
+    assert job.to_json()["settings"] == job.settings
+    job = _plan(small_dataset, tmp_path / "a", epochs=2.0)  # flags still win over the file
+    assert (job.config.epochs, job.config.learning_rate) == (2.0, 2e-3)
+    assert job.settings.endswith("with epochs from the command line")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("learning_rate: 1.0e-4\n")
+    job = _plan(small_dataset, tmp_path / "a", config=mine)  # --config replaces the dataset's file
+    assert (job.config.learning_rate, job.config.epochs, job.config.grad_accum) == (1e-4, 3.0, 4)
+    assert job.settings == str(mine)
+    plain = tmp_path / "plain"  # e.g. `signdesk data prepare`'s output: no train.yaml, the real defaults
+    shutil.copytree(small_dataset, plain)
+    (plain / "train.yaml").unlink()
+    job = _plan(plain, tmp_path / "a")
+    assert job.config == TrainConfig() and job.settings.startswith("the defaults")
+
+
+def _plan_resume(dataset, out, **flags):
+    from argparse import Namespace
+
+    from signdesk.training.finetune import plan_job
+
+    args = Namespace(dataset=dataset, out=out, config=None, resume=True, model=None, revision=None, device=None,
+                     epochs=None, lr=None, max_steps=None, frames=None, batch_size=None, quantize=None)
+    vars(args).update(flags)
+    return plan_job(args)
+
+
+def test_resume_keeps_the_saved_settings_whatever_the_dataset_recommends(small_dataset, tmp_path):
+    from signdesk.training.callbacks import CHECKPOINT_MARK
+
+    first = _plan(small_dataset, tmp_path / "a")  # the dataset's train.yaml, with epochs changed
+    first.config = first.config.with_overrides({"epochs": 5.0})
+    first.out.mkdir()
+    (first.out / "train_config.json").write_text(json.dumps(first.to_json()))
+    checkpoint = first.out / "checkpoints" / "checkpoint-8"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text("{}")
+    (checkpoint / CHECKPOINT_MARK).write_text(json.dumps({"step": 8}))
+    job, found = _plan_resume(small_dataset, first.out)
+    assert found == checkpoint and job.config == first.config and "saved by the run" in job.settings
+    job, _ = _plan_resume(small_dataset, first.out, epochs=5.0)  # a flag that agrees with the saved run
+    assert job.config == first.config
+    with pytest.raises(ConfigError, match=r"these differ: epochs \("):
+        _plan_resume(small_dataset, first.out, epochs=6.0)
+
