@@ -164,3 +164,28 @@ def make_window(qtbot, tmp_path):
     for window in windows:
         window.close()
         assert window.shutdown(), "a thread did not stop when the window closed"
+
+
+# ------------------------------------------------------------------------------------------ background jobs
+
+
+@pytest.fixture
+def runner():
+    """The app's task runner (background work off the GUI thread), stopped and joined at teardown."""
+    from signdesk.ui.workers import TaskRunner
+
+    tasks = TaskRunner()
+    yield tasks
+    tasks.stop()
+    assert tasks.join(5)
+
+
+@pytest.fixture
+def no_job_left_running(signdesk_home):
+    """Kill any child-process job a test leaves behind (a failing test must not leak processes)."""
+    from signdesk.jobs.runner import list_jobs
+
+    yield
+    for job in list_jobs():
+        if job.is_alive():
+            job.kill()

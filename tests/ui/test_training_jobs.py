@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from signdesk.jobs.runner import Job, list_jobs
+from signdesk.jobs.runner import Job
+
+pytestmark = pytest.mark.usefixtures("no_job_left_running")
 
 JOB_S = 60_000
 
 
-@pytest.fixture
-def runner():
-    from signdesk.ui.workers import TaskRunner
-
-    tasks = TaskRunner()
-    yield tasks
-    tasks.stop()
-    assert tasks.join(5)
 
 
 @pytest.fixture
@@ -30,12 +24,6 @@ def panel(qtbot, runner):
     widget.shutdown()
 
 
-@pytest.fixture(autouse=True)
-def _no_job_left_running(signdesk_home):
-    yield
-    for job in list_jobs():
-        if job.is_alive():
-            job.kill()
 
 
 def probe(*flags: str, kind: str = "probe") -> Job:

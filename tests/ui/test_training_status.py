@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from signdesk.jobs.runner import list_jobs
 from signdesk.ui.training_pages import status_lines as sl
+
+pytestmark = pytest.mark.usefixtures("no_job_left_running")
 
 JOB_S = 120_000  # ceilings for child processes on a busy 2-core machine, never a timed assertion
 
@@ -96,22 +97,8 @@ def test_the_other_pages_lines_transitions():
 # ------------------------------------------------------------------------------------------ the pages
 
 
-@pytest.fixture
-def runner():
-    from signdesk.ui.workers import TaskRunner
-
-    tasks = TaskRunner()
-    yield tasks
-    tasks.stop()
-    assert tasks.join(5)
 
 
-@pytest.fixture(autouse=True)
-def _no_job_left_running(signdesk_home):
-    yield
-    for job in list_jobs():
-        if job.is_alive():
-            job.kill()
 
 
 def write_index(folder: Path, urls: dict[str, list[str]]) -> Path:
