@@ -58,6 +58,8 @@ SCHEMA: dict[str, Key] = {
     "prompt.user": _TEXT,
     "generation.max_new_tokens": _int_range(1, 256),
     "generation.score_batch_size": _int_range(1, 4096),
+    "generation.shortlist": Key(int, "0 (score every gloss) or a shortlist size from 1 to 100000",
+                                lambda v: 0 <= v <= 100_000),
     "live.threshold": _float_range(0.0, 1.0),
     "live.segmentation": _choice("motion", "continuous"),
     "live.stride": _int_range(1, 64),

@@ -3,7 +3,9 @@
 vocab mode ranks every gloss of the glossary by the model's log-likelihood of that answer given the
 clip, and normalises over the glossary. The clip is encoded and the shared prompt prefilled once; the
 candidates are then scored in batches on top of that prefix's KV cache, so the video is never
-re-encoded per candidate. free mode generates a short answer greedily.
+re-encoded per candidate. With a shortlist (``generation.shortlist``) a large glossary is cut first to the
+glosses whose first answer token is likeliest (``signdesk.engine.shortlist``); only those are scored and
+normalised over. free mode generates a short answer greedily.
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ class _Vocab:
     token_ids: list[list[int]]  # each answer's tokens + end-of-turn
 
 
+@dataclass
+class _Prefix:
+    """A prefilled prompt + video: its KV cache and the first answer token's log-probability per gloss."""
+
+    cache: Any
+    length: int
+    first_tokens: list[int]
+    first_logprobs: np.ndarray  # (glossary,) float64
+
+
 @contextlib.contextmanager
 def _prefix_kept(cache: Any) -> Iterator[None]:
     """Put the prefix's own key/value tensors back after a scoring step appended to (or expanded) them."""
@@ -86,6 +98,7 @@ class Interpreter:
         top_k: int = 5,
         max_new_tokens: int = 8,
         score_batch_size: int = 64,
+        shortlist: int = 0,
     ) -> None:
         self.loaded = loaded
         self.prompt = prompt
@@ -93,6 +106,7 @@ class Interpreter:
         self._configured = (prompt, num_frames)  # what settings asked for, restored without an adapter
         self.max_new_tokens = max_new_tokens
         self.score_batch_size = score_batch_size
+        self.shortlist = shortlist  # glosses scored exactly per clip (0: all); see signdesk.engine.shortlist
         self.adapters = AdapterSet(loaded.model, loaded.model_id)
         self._lock = threading.RLock()
         self._prompt_text = render_prompt(loaded.processor, prompt)
@@ -107,7 +121,7 @@ class Interpreter:
         return cls(
             loaded, PromptSpec.from_settings(settings), num_frames=settings["frames"], mode=settings["mode"],
             glossary=glossary, top_k=settings["top_k"], max_new_tokens=settings["generation.max_new_tokens"],
-            score_batch_size=settings["generation.score_batch_size"],
+            score_batch_size=settings["generation.score_batch_size"], shortlist=settings["generation.shortlist"],
         )
 
     # ----------------------------------------------------------------- configuration
@@ -230,7 +244,8 @@ class Interpreter:
         score = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
         return Result(text=text, candidates=[Candidate(text, score)] if text else [], mode="free")
 
-    def candidate_logprobs(self, inputs: dict[str, Any], *, packed: bool | None = None) -> np.ndarray:
+    def candidate_logprobs(self, inputs: dict[str, Any], *, packed: bool | None = None,
+                           shortlist: int = 0) -> np.ndarray:
         """Total log-likelihood of every glossary answer (tokens + end-of-turn) given the clip.
 
         One prefill of the prompt with the video (logits of its last position only); the first answer
@@ -241,31 +256,68 @@ class Interpreter:
           4D mask that lets each see the prefix and its own earlier tokens only. Nothing is copied.
         - batched (flash-attention 2, which takes no custom masks): one row per candidate over the
           prefix cache expanded to the batch.
+
+        ``shortlist`` > 0 scores only the glosses ``signdesk.engine.shortlist.select`` keeps from the
+        first answer token's distribution (every gloss when the glossary is no larger); the others are
+        -inf. ``last_timings_ms`` holds prefill and scoring ms and how many glosses were scored.
         """
+        return self._vocab_logprobs(inputs, packed, shortlist)[0]
+
+    def _vocab_logprobs(self, inputs: dict[str, Any], packed: bool | None,
+                        shortlist: int) -> tuple[np.ndarray, np.ndarray]:
+        """``candidate_logprobs`` and each gloss's first-token log-probability."""
+        from signdesk.engine.shortlist import select
+
+        assert self._vocab is not None
+        timings = self.last_timings_ms = {}
+        t0 = time.perf_counter()
+        with self.prefilled(inputs) as prefix:
+            t1 = time.perf_counter()
+            chosen = select(prefix.first_logprobs, prefix.first_tokens, shortlist)
+            totals = self.score_on_prefix(prefix, chosen, packed=packed)
+            timings.update(prefill=(t1 - t0) * 1000, scoring=(time.perf_counter() - t1) * 1000,
+                           scored=float(len(chosen)), glosses=float(len(totals)))
+        return totals, prefix.first_logprobs
+
+    @contextlib.contextmanager
+    def prefilled(self, inputs: dict[str, Any]) -> Iterator[_Prefix]:
+        """Prefill the prompt with the video once, under inference mode, for one or more scorings."""
         import torch
 
         assert self._vocab is not None
+        with torch.inference_mode():
+            out = self.model(**inputs, use_cache=True, logits_to_keep=1)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            first_tokens = [ids[0] for ids in self._vocab.token_ids]
+            first_logprobs = first[torch.tensor(first_tokens, device=first.device)].double().cpu().numpy()
+            yield _Prefix(out.cache, inputs["input_ids"].shape[1], first_tokens, first_logprobs)
+
+    def score_on_prefix(self, prefix: _Prefix, indices: np.ndarray, *, packed: bool | None = None) -> np.ndarray:
+        """Exact log-likelihoods of the glosses ``indices`` on a prefilled prefix; -inf for all others."""
+        assert self._vocab is not None
         vocab = self._vocab
-        model = self.model
         if packed is None:
             packed = getattr(self.loaded.model.config, "_attn_implementation", "sdpa") != "flash_attention_2"
-        order = sorted(range(len(vocab.words)), key=lambda i: len(vocab.token_ids[i]))
-        totals = np.zeros(len(vocab.words), dtype=np.float64)
-        timings = self.last_timings_ms = {}
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            out = model(**inputs, use_cache=True, logits_to_keep=1)
-            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            t1 = time.perf_counter()
-            cache, prefix_len = out.cache, inputs["input_ids"].shape[1]
-            for start in range(0, len(order), self.score_batch_size):
-                chunk = order[start : start + self.score_batch_size]
-                answers = [vocab.token_ids[i] for i in chunk]
-                rest = (self._score_packed if packed else self._score_batched)(cache, prefix_len, answers)
-                for row, index in enumerate(chunk):
-                    totals[index] = first[answers[row][0]].item() + rest[row]
-            timings.update(prefill=(t1 - t0) * 1000, scoring=(time.perf_counter() - t1) * 1000)
+        order = sorted((int(i) for i in indices), key=lambda i: len(vocab.token_ids[i]))
+        totals = np.full(len(vocab.words), -np.inf, dtype=np.float64)
+        for start in range(0, len(order), self.score_batch_size):
+            chunk = order[start : start + self.score_batch_size]
+            answers = [vocab.token_ids[i] for i in chunk]
+            rest = (self._score_packed if packed else self._score_batched)(prefix.cache, prefix.length, answers)
+            for row, index in enumerate(chunk):
+                totals[index] = prefix.first_logprobs[index] + rest[row]
         return totals
+
+    @property
+    def shortlist(self) -> int:
+        """Glosses scored exactly per clip in vocab mode (0: all); one smaller than ``top_k`` counts as ``top_k``."""
+        return self._shortlist
+
+    @shortlist.setter
+    def shortlist(self, size: int) -> None:
+        from signdesk.engine.shortlist import check_size
+
+        self._shortlist = check_size(size)
 
     def _score_packed(self, cache: Any, prefix_len: int, answers: list[list[int]]) -> list[float]:
         import torch
@@ -328,9 +380,13 @@ class Interpreter:
 
     def _score(self, inputs: dict[str, Any]) -> Result:
         assert self._vocab is not None
-        totals = self.candidate_logprobs(inputs)
+        shortlist = max(self.shortlist, self.top_k) if self.shortlist else 0
+        totals, first = self._vocab_logprobs(inputs, None, shortlist)
+        # normalised over the scored glosses; the others get 0 and rank below them, by first-token likelihood
+        scored = np.isfinite(totals)
         probs = np.exp(totals - totals.max())
         probs /= probs.sum()
-        order = np.argsort(-probs, kind="stable")[: self.top_k]
+        key = np.where(scored, -probs, -first)
+        order = np.lexsort((np.arange(len(totals)), key, ~scored))[: self.top_k]
         candidates = [Candidate(self._vocab.words[i], float(probs[i])) for i in order]
         return Result(text=candidates[0].text, candidates=candidates, mode="vocab")
