@@ -51,6 +51,7 @@ SCHEMA: dict[str, Key] = {
     "device": _choice("auto", "cuda", "mps", "directml", "cpu"),
     "quantize": _choice("none", "4bit", "8bit"),
     "frames": _int_range(1, 64),
+    "profile": _choice("auto", "quality", "balanced", "fast"),
     "mode": _choice("vocab", "free"),
     "glossary": Key(str, "a packaged glossary name, a glossary file, or null", nullable=True),
     "top_k": _int_range(1, 50),

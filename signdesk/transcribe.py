@@ -236,6 +236,7 @@ def run_transcribe(args) -> int:
     overrides = {
         "model.id": args.model, "model.adapter": args.adapter, "device": args.device, "glossary": args.glossary,
         "top_k": args.top_k, "frames": args.frames, "mode": args.mode, "live.threshold": args.threshold,
+        "profile": getattr(args, "profile", None),
     }
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
     if args.no_adapter:

@@ -18,7 +18,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--adapter", help="LoRA adapter folder ('none' for the base model)")
     group.add_argument("--device", choices=["auto", "cuda", "mps", "directml", "cpu"])
     group.add_argument("--quantize", choices=["none", "4bit", "8bit"], help="CUDA only (bitsandbytes)")
-    group.add_argument("--frames", type=int, help="frames sampled per clip")
+    group.add_argument("--frames", type=int, help="frames sampled per clip (default: the profile's)")
+    group.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
+                       help="visual budget: quality (8 frames, native size), balanced (8 frames, half size), "
+                            "fast (4 frames, half size), auto (fast on the CPU, quality on GPUs; default)")
     group.add_argument("--mode", choices=["vocab", "free"], help="rank the glossary, or generate freely")
     group.add_argument("--glossary", help="packaged glossary name or a file with one gloss per line")
     group.add_argument("--top-k", type=int, dest="top_k", help="alternatives to report")
@@ -34,6 +37,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "device": getattr(args, "device", None),
         "quantize": getattr(args, "quantize", None),
         "frames": getattr(args, "frames", None),
+        "profile": getattr(args, "profile", None),
         "mode": getattr(args, "mode", None),
         "glossary": getattr(args, "glossary", None),
         "top_k": getattr(args, "top_k", None),

@@ -24,6 +24,7 @@ import numpy as np
 
 from signdesk.engine.adapters import AdapterSet, read_metadata
 from signdesk.engine.loader import LoadedModel
+from signdesk.engine.profiles import LEGACY, apply_profile, describe, resolve_profile
 from signdesk.engine.prompts import PromptSpec, answer_token_ids, clean_answer, render_prompt
 from signdesk.errors import ConfigError, VideoError
 from signdesk.video.decode import read_clip, sample_frames
@@ -92,24 +93,27 @@ class Interpreter:
         loaded: LoadedModel,
         prompt: PromptSpec,
         *,
-        num_frames: int = 8,
+        num_frames: int | None = None,
         mode: str = "vocab",
         glossary: list[str] | None = None,
         top_k: int = 5,
         max_new_tokens: int = 8,
         score_batch_size: int = 64,
+        profile: str = "quality",
         shortlist: int = 0,
     ) -> None:
         self.loaded = loaded
         self.prompt = prompt
-        self.num_frames = num_frames
-        self._configured = (prompt, num_frames)  # what settings asked for, restored without an adapter
+        # what settings asked for, restored without an adapter: prompt, frames (None: the profile's), profile
+        self._configured: tuple[PromptSpec, int | None, str] = (prompt, num_frames, profile)
         self.max_new_tokens = max_new_tokens
         self.score_batch_size = score_batch_size
         self.shortlist = shortlist  # glosses scored exactly per clip (0: all); see signdesk.engine.shortlist
         self.adapters = AdapterSet(loaded.model, loaded.model_id)
         self._lock = threading.RLock()
-        self._prompt_text = render_prompt(loaded.processor, prompt)
+        self._use_profile(prompt, num_frames, profile)
+        log.info("visual budget %s%s", describe(self.budget, self.num_frames),
+                 f" (profile auto on {loaded.device.name})" if profile == "auto" else "")
         self._vocab: _Vocab | None = None
         self.last_timings_ms: dict[str, float] = {}  # prefill / scoring split of the last vocab call
         self.mode = "vocab"
@@ -119,7 +123,10 @@ class Interpreter:
     @classmethod
     def from_settings(cls, loaded: LoadedModel, settings: Any, glossary: list[str] | None) -> Interpreter:
         return cls(
-            loaded, PromptSpec.from_settings(settings), num_frames=settings["frames"], mode=settings["mode"],
+            loaded, PromptSpec.from_settings(settings), mode=settings["mode"],
+            # the profile's frame count unless frames were chosen (settings file, environment, flag)
+            num_frames=settings["frames"] if settings.is_explicit("frames") else None,
+            profile=settings.get("profile") or "auto",
             glossary=glossary, top_k=settings["top_k"], max_new_tokens=settings["generation.max_new_tokens"],
             score_batch_size=settings["generation.score_batch_size"], shortlist=settings["generation.shortlist"],
         )
@@ -127,7 +134,12 @@ class Interpreter:
     # ----------------------------------------------------------------- configuration
     @property
     def frame_size(self) -> tuple[int, int]:
-        return self.loaded.frame_size
+        """(width, height) every frame is resized to: the profile's, not necessarily the model's native size."""
+        return self.budget.frame_size
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.budget.tokens_per_frame
 
     @property
     def glossary(self) -> list[str] | None:
@@ -138,8 +150,8 @@ class Interpreter:
         return self.adapters.active
 
     def configure(self, *, mode: str | None = None, glossary: list[str] | str | None = "keep",
-                  top_k: int | None = None, num_frames: int | None = None) -> None:
-        """Change mode, glossary (None clears it), top-k or frames between clips, without reloading."""
+                  top_k: int | None = None, num_frames: int | None = None, profile: str | None = None) -> None:
+        """Change mode, glossary (None clears it), top-k, frames or profile between clips, without reloading."""
         with self._lock:
             if glossary != "keep":
                 self._vocab = self._tokenize_glossary(glossary) if glossary else None
@@ -151,9 +163,18 @@ class Interpreter:
                 raise ConfigError("vocab mode needs a glossary; set one with --glossary, or use --mode free")
             if top_k is not None:
                 self.top_k = max(1, int(top_k))
-            if num_frames is not None:
-                self.num_frames = int(num_frames)
-                self._configured = (self._configured[0], self.num_frames)
+            if num_frames is not None or profile is not None:
+                prompt, frames, configured_profile = self._configured
+                if profile is not None:
+                    resolve_profile(profile, self.loaded.device.name)  # a bad name fails before anything changes
+                    configured_profile = profile
+                if num_frames is not None:
+                    frames = int(num_frames)
+                self._configured = (prompt, frames, configured_profile)
+                # frames alone keep the profile in use; a profile alone brings its frames unless frames were chosen
+                keep = frames if profile is not None else self.num_frames
+                self._use_profile(self.prompt, int(num_frames) if num_frames is not None else keep,
+                                  profile if profile is not None else self.profile.name)
 
     def _tokenize_glossary(self, words: list[str]) -> _Vocab:
         tokenizer = self.loaded.tokenizer
@@ -162,8 +183,9 @@ class Interpreter:
     def set_adapter(self, adapter: str | Path | None) -> str | None:
         """Switch to an adapter folder (loaded once, then cached) or to None, the plain base model.
 
-        An adapter runs with the prompt and frame count it was trained with (its ``signdesk.json``):
-        anything else would show it inputs unlike those it learnt from.
+        An adapter runs with the prompt, frame count and profile (frame size, tokens per frame) it was
+        trained with (its ``signdesk.json``; an adapter from before profiles: ``quality``, the native
+        size): anything else would show it inputs unlike those it learnt from.
         """
         with self._lock:
             if adapter is None or adapter == "":
@@ -172,19 +194,24 @@ class Interpreter:
                 return None
             name = self.adapters.load(adapter)
             self.adapters.activate(name)
-            prompt, frames = self._configured
+            prompt, frames, profile = self._configured
             meta = read_metadata(self.adapters.paths[name])
             if isinstance(meta.get("prompt"), dict) and meta["prompt"].get("user"):
                 prompt = PromptSpec(system=str(meta["prompt"].get("system") or ""), user=str(meta["prompt"]["user"]))
             if isinstance(meta.get("frames"), int) and meta["frames"] > 0:
                 frames = meta["frames"]
-            if (prompt, frames) != self._configured:
-                log.info("adapter %s: using its training prompt and %d frames", name, frames)
-            self._use_profile(prompt, frames)
+            profile = str(meta.get("profile") or LEGACY)
+            self._use_profile(prompt, frames, profile)
+            if (prompt, frames, profile) != self._configured:
+                log.info("adapter %s: using its training prompt and %s", name, describe(self.budget, self.num_frames))
             return name
 
-    def _use_profile(self, prompt: PromptSpec, num_frames: int) -> None:
-        self.prompt, self.num_frames = prompt, num_frames
+    def _use_profile(self, prompt: PromptSpec, num_frames: int | None, profile: str) -> None:
+        """Prompt, frames (None: the profile's) and visual budget profile, applied to the processor."""
+        spec = resolve_profile(profile, self.loaded.device.name)
+        self.budget = apply_profile(self.loaded.processor, spec, self.loaded.model.config)
+        self.profile = spec
+        self.prompt, self.num_frames = prompt, int(num_frames or spec.frames)
         self._prompt_text = render_prompt(self.loaded.processor, prompt)
 
     # ----------------------------------------------------------------- interpretation
@@ -219,6 +246,7 @@ class Interpreter:
     def prepare_inputs(self, frames: np.ndarray) -> dict[str, Any]:
         """Prompt + frames through the processor, on the model's device and dtype (shared with training)."""
         processor = self.loaded.processor
+        apply_profile(processor, self.profile, self.loaded.model.config)  # the processor may be shared
         inputs = processor(text=self._prompt_text, videos=[frames], return_tensors="pt")
         device, dtype = self.loaded.device.torch_device(), self.loaded.device.torch_dtype()
         return {

@@ -66,6 +66,7 @@ def run_train_bench(args: Any) -> dict[str, Any]:
                              gradient_checkpointing=gc, jitter=0.0, logging_steps=10**6, epochs=10**6)
         job = TrainJob(dataset=folder / "data", out=folder / "run", config=config, model_id=model_id,
                        revision="main", device=args.device, frames=args.frames,
+                       profile=getattr(args, "profile", None) or "quality",
                        prompt=PromptSpec("You are an expert interpreter of American Sign Language (ASL).",
                                          "Which ASL sign does the person in this video make? "
                                          "Answer with the English word only."))
@@ -94,6 +95,7 @@ def run_train_bench(args: Any) -> dict[str, Any]:
             "quantize": args.quantize,
             "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
             "frames": args.frames,
+            "profile": job.profile,
             "batch_size": args.batch_size,
             "tokens_per_clip": int(trainer.data_collator([_example(data)])["input_ids"].shape[1]),
             "parameters": total,

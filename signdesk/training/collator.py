@@ -35,8 +35,12 @@ class SignCollator:
         jitter: float = 0.0,
         seed: int = 0,
         pixel_dtype: Any = None,
+        profile: Any = None,
+        model_config: Any = None,
     ) -> None:
         self.processor = processor
+        # the visual budget profile (signdesk.engine.profiles) the processor encodes with; None: as it is
+        self.profile, self.model_config = profile, model_config
         self.tokenizer = processor.tokenizer
         self.prompt_text = render_prompt(processor, prompt)
         self.num_frames = num_frames
@@ -87,6 +91,10 @@ class SignCollator:
         import torch
 
         videos = [self.clip_frames(example) for example in examples]
+        if self.profile is not None:  # the processor is shared with the evaluator's interpreter
+            from signdesk.engine.profiles import apply_profile
+
+            apply_profile(self.processor, self.profile, self.model_config)
         encoded = self.processor(
             text=[self.prompt_text] * len(examples), videos=videos, return_tensors="pt", padding=True
         )

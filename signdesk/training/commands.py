@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 DEVICES = ["auto", "cuda", "mps", "cpu"]
+PROFILE_CHOICES = ["quality", "balanced", "fast", "auto"]
 
 
 def _positive(text: str) -> int:
@@ -73,7 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--revision", help="hub revision: branch, tag or commit")
     t.add_argument("--device", choices=DEVICES)
     t.add_argument("--quantize", choices=["none", "4bit"], help="4bit: QLoRA (NF4), CUDA only")
-    t.add_argument("--frames", type=_positive, help="frames per clip (default: the settings' frames)")
+    t.add_argument("--frames", type=_positive, help="frames per clip (default: the profile's)")
+    t.add_argument("--profile", choices=PROFILE_CHOICES,
+                   help="visual budget (default: the settings' profile, auto: fast on the CPU, quality on a GPU); "
+                        "recorded in the adapter, which runs with it")
     t.add_argument("--epochs", type=float)
     t.add_argument("--lr", type=float, metavar="RATE", help="learning rate")
     t.add_argument("--batch-size", type=_positive, dest="batch_size")
@@ -97,7 +101,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--model", help="base model (default: the adapter's base model, else the configured one)")
     e.add_argument("--revision")
     e.add_argument("--device", choices=[*DEVICES, "directml"])
-    e.add_argument("--frames", type=_positive, help="frames per clip (default: the adapter's, else the settings')")
+    e.add_argument("--frames", type=_positive, help="frames per clip (default: the adapter's, else the profile's)")
+    e.add_argument("--profile", choices=PROFILE_CHOICES, action="append",
+                   help="visual budget (default: the adapter's, else the settings'); repeat it to compare "
+                        "profiles on the same clips: one result per model and profile")
     e.add_argument("--no-base", action="store_true", dest="no_base", help="skip the base model (adapter only)")
     e.add_argument("--limit", type=_positive, metavar="N", help="only the first N clips of the split")
     e.add_argument("--events", metavar="FILE", help="JSON-lines progress events ('-' = stdout)")
@@ -116,6 +123,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--device", choices=DEVICES, default="auto")
     b.add_argument("--quantize", choices=["none", "4bit"], default="none")
     b.add_argument("--frames", type=_positive, default=8)
+    b.add_argument("--profile", choices=["quality", "balanced", "fast"], default="quality",
+                   help="visual budget: frame size and tokens per frame (--frames sets the frames)")
     b.add_argument("--batch-size", type=_positive, default=4, dest="batch_size")
     b.add_argument("--steps", type=_positive, default=20, help="timed optimizer steps (after 2 warm-up steps)")
     b.add_argument("--gradient-checkpointing", choices=["auto", "on", "off"], default="auto",

@@ -96,13 +96,17 @@ def _pct(value: float | None) -> str:
 def format_summary(report: dict[str, Any]) -> str:
     """The side-by-side table printed by ``signdesk evaluate``."""
     models = list(report["results"])
+    profiles = report.get("profiles") or {}
+    visual = "; ".join(f"{name} profile: {p['frames']} frames at {p['frame_size'][0]}x{p['frame_size'][1]}, "
+                       f"{p['tokens_per_frame']} tokens per frame" for name, p in profiles.items())
     lines = [f"{report['dataset']['name']} · split {report['split']} · {report['results'][models[0]]['clips']} clips"
-             f" · {report['glossary_size']} glosses · {report['frames']} frames"]
-    head = f"{'':<16}" + "".join(f"{m:>14}" for m in models)
+             f" · {report['glossary_size']} glosses · " + (visual or f"{report['frames']} frames")]
+    width = max(14, *(len(m) + 2 for m in models))
+    head = f"{'':<16}" + "".join(f"{m:>{width}}" for m in models)
     lines.append(head)
     for key, label in (("top1", "top-1"), ("top5", "top-5"), ("class_top1", "class top-1"),
                        ("class_top5", "class top-5")):
-        lines.append(f"{label:<16}" + "".join(f"{_pct(report['results'][m][key]):>14}" for m in models))
+        lines.append(f"{label:<16}" + "".join(f"{_pct(report['results'][m][key]):>{width}}" for m in models))
     last = report["results"][models[-1]]
     if last["confused"]:
         pairs = ", ".join(f"{c['true']}→{c['predicted']} ×{c['count']}" for c in last["confused"][:5])
@@ -262,6 +266,7 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     from signdesk.config import load_settings
     from signdesk.engine.interpreter import Interpreter
     from signdesk.engine.loader import load_model
+    from signdesk.engine.profiles import LEGACY, PROFILES, resolve_profile
     from signdesk.engine.prompts import PromptSpec, answer_token_ids
     from signdesk.errors import ConfigError
     from signdesk.jobs.events import EXIT_FINISHED, EXIT_STOPPED
@@ -276,7 +281,10 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     overrides = {"model.id": args.model or base.get("id"), "device": args.device,
                  "model.revision": args.revision or (base.get("revision") if not args.model else None)}
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
-    frames = args.frames or meta.get("frames") or settings["frames"]
+    # visual budget profiles: --profile (repeatable), else the adapter's (quality for one from before
+    # profiles), else the settings'; resolved on the device once the model is loaded
+    adapter_profile = str(meta.get("profile") or LEGACY) if adapter else None
+    wanted = list(getattr(args, "profile", None) or [adapter_profile or settings["profile"]])
     prompt = PromptSpec(**meta["prompt"]) if meta.get("prompt") else PromptSpec.from_settings(settings)
     rows = data.splits[args.split][: args.limit or None]
     notes: list[str] = []
@@ -291,22 +299,40 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
                 adapter=str(adapter) if adapter else None, model=settings["model.id"])
     loaded = load_model(settings["model.id"], settings["model.revision"], device=settings["device"],
                         quantize=settings["quantize"])
-    interpreter = Interpreter(loaded, prompt, num_frames=frames, glossary=data.glosses,
-                              top_k=min(5, len(data.glosses)))
+    interpreter = Interpreter(loaded, prompt, glossary=data.glosses, top_k=min(5, len(data.glosses)))
+    profiles = list(dict.fromkeys(resolve_profile(p, loaded.device.name).name for p in wanted))
+
+    def frames_for(profile: str) -> int:
+        """--frames, else the adapter's (with its own profile), else a chosen setting, else the profile's."""
+        if args.frames:
+            return int(args.frames)
+        if adapter_profile == profile and isinstance(meta.get("frames"), int) and meta["frames"] > 0:
+            return int(meta["frames"])
+        return int(settings["frames"]) if settings.is_explicit("frames") else PROFILES[profile].frames
+
+    if adapter_profile and any(p != adapter_profile for p in profiles):
+        notes.append(f"the adapter was trained with the {adapter_profile} profile; other profiles show it "
+                     "inputs unlike those it learnt from")
+    visual: dict[str, Any] = {}
     lengths = [len(answer_token_ids(loaded.tokenizer, g)) for g in data.glosses]
     labels = [r.label for r in rows]
     runs = ([] if args.no_base else ["base"]) + (["adapter"] if adapter else [])
     scores: dict[str, np.ndarray] = {}
     results: dict[str, Any] = {}
     try:
-        for name in runs:
-            interpreter.set_adapter(adapter if name == "adapter" else None)
+        for profile in profiles:
+            for run in runs:
+                name = run if len(profiles) == 1 else f"{run} {profile}"  # one result per model and profile
+                interpreter.set_adapter(adapter if run == "adapter" else None)
+                interpreter.configure(profile=profile, num_frames=frames_for(profile))
+                visual[profile] = {"frames": interpreter.num_frames, "frame_size": list(interpreter.frame_size),
+                                   "tokens_per_frame": interpreter.tokens_per_frame}
 
-            def progress(done: int, total: int, name: str = name) -> None:
-                events.emit("progress", model=name, done=done, total=total)
+                def progress(done: int, total: int, name: str = name) -> None:
+                    events.emit("progress", model=name, done=done, total=total)
 
-            scores[name] = score_rows(interpreter, rows, progress=progress, should_stop=stop.requested)
-            results[name] = summarize(scores[name], labels, data.glosses, answer_lengths=lengths)
+                scores[name] = score_rows(interpreter, rows, progress=progress, should_stop=stop.requested)
+                results[name] = summarize(scores[name], labels, data.glosses, answer_lengths=lengths)
     except Stopped:
         events.emit("stopped", exit_code=EXIT_STOPPED)
         print("signdesk: evaluation stopped; no report written", file=sys.stderr)
@@ -318,7 +344,9 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
         "split": args.split,
         "model": {"id": settings["model.id"], "revision": settings["model.revision"]},
         "adapter": str(adapter) if adapter else None,
-        "frames": frames,
+        "frames": visual[profiles[0]]["frames"],
+        "profile": profiles[0],
+        "profiles": visual,  # per profile: frames, frame size, tokens per frame
         "glossary_size": len(data.glosses),
         "prompt": {"system": prompt.system, "user": prompt.user},
         "results": results,

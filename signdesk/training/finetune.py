@@ -34,6 +34,7 @@ from trl import SFTConfig, SFTTrainer
 
 from signdesk import __version__
 from signdesk.atomicio import atomic_write_json
+from signdesk.engine.profiles import LEGACY, apply_profile, resolve_profile
 from signdesk.engine.prompts import PromptSpec, answer_token_ids
 from signdesk.errors import ConfigError, DeviceError, SignDeskError
 from signdesk.hardware import DeviceChoice, choose_device
@@ -60,10 +61,16 @@ class TrainJob:
     model_id: str
     revision: str
     device: str
-    frames: int
+    frames: int | None  # None until the profile is resolved on the chosen device: then the profile's own
     prompt: PromptSpec
     dataset_hash: str = ""
     settings: str = ""  # where the settings came from: the --config file, the dataset's train.yaml or the defaults
+    profile: str = "quality"  # visual budget; "auto" is resolved on the training device before the run starts
+
+    def resolve_profile(self, device: str) -> None:
+        """Make ``profile`` concrete for ``device`` and ``frames`` a number (the profile's unless chosen)."""
+        spec = resolve_profile(self.profile, device)
+        self.profile, self.frames = spec.name, int(self.frames or spec.frames)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +78,7 @@ class TrainJob:
             "model": {"id": self.model_id, "revision": self.revision},
             "device": self.device,
             "frames": self.frames,
+            "profile": self.profile,
             "prompt": {"system": self.prompt.system, "user": self.prompt.user},
             "dataset": {"path": str(self.dataset), "content_hash": self.dataset_hash},
             "settings": self.settings,
@@ -129,6 +137,7 @@ def plan_job(args: Any) -> tuple[TrainJob, Path | None]:
             config = from_dict(saved["config"], str(spec_file))
             model, prompt = saved["model"], PromptSpec(**saved["prompt"])
             frames, dataset_hash = int(saved["frames"]), str(saved["dataset"]["content_hash"])
+            profile = str(saved.get("profile") or LEGACY)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{spec_file}: unreadable ({type(exc).__name__}); train into a new folder") from None
         # without --config, the saved settings are the base (never the dataset's train.yaml or the defaults)
@@ -139,10 +148,13 @@ def plan_job(args: Any) -> tuple[TrainJob, Path | None]:
                               f"{', '.join(changed)} (drop the flags, or train into a new folder)")
         if model_arg and model_arg != model["id"]:
             raise ConfigError(f"--resume: this run trains {model['id']}, not {args.model}")
+        if getattr(args, "profile", None) and args.profile not in (profile, "auto"):
+            raise ConfigError(f"--resume continues with the profile saved in {spec_file} ({profile}), not "
+                              f"{args.profile} (drop the flag, or train into a new folder)")
         job = TrainJob(
             dataset=dataset, out=out, config=config, model_id=model["id"],
             revision=model["revision"], device=args.device or saved.get("device", "auto"), frames=frames,
-            prompt=prompt, dataset_hash=dataset_hash, settings=f"{spec_file} (saved by the run)",
+            prompt=prompt, dataset_hash=dataset_hash, settings=f"{spec_file} (saved by the run)", profile=profile,
         )
         return job, checkpoint
     leftovers = [name for name in (CHECKPOINTS, *ADAPTER_FILES) if (out / name).exists()]
@@ -151,12 +163,15 @@ def plan_job(args: Any) -> tuple[TrainJob, Path | None]:
                           "--resume, or choose another --out folder")
     path, source = settings_file(args.config, dataset)
     config = load_config(path).with_overrides(flags)
-    overrides = {"model.id": model_arg, "model.revision": getattr(args, "revision", None), "device": args.device}
+    overrides = {"model.id": model_arg, "model.revision": getattr(args, "revision", None), "device": args.device,
+                 "profile": getattr(args, "profile", None)}
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
     job = TrainJob(
         dataset=dataset, out=out, config=config, model_id=_model_ref(settings["model.id"]) or settings["model.id"],
         revision=settings["model.revision"], device=settings["device"],
-        frames=config.frames or settings["frames"], prompt=PromptSpec.from_settings(settings),
+        # frames: the config's, else a chosen setting, else (None) the profile's, once the device is known
+        frames=config.frames or (settings["frames"] if settings.is_explicit("frames") else None),
+        prompt=PromptSpec.from_settings(settings), profile=settings["profile"],
         settings=source + (f", with {', '.join(sorted(flags))} from the command line" if flags else ""),
     )
     return job, None
@@ -179,10 +194,12 @@ def _examples(rows: list[Any]) -> list[dict[str, Any]]:
 class VocabEvaluator:
     """Val top-1/top-5 and loss through the engine's glossary scoring, sharded over the ranks."""
 
-    def __init__(self, loaded: Any, prompt: PromptSpec, frames: int, glosses: list[str], rows: list[Any]) -> None:
+    def __init__(self, loaded: Any, prompt: PromptSpec, frames: int, glosses: list[str], rows: list[Any],
+                 profile: str = "quality") -> None:
         self.loaded = loaded
         self.prompt = prompt
         self.frames = frames
+        self.profile = profile
         self.glosses = glosses
         self.rows = rows
         self.lengths = [len(answer_token_ids(loaded.tokenizer, g)) for g in glosses]
@@ -196,7 +213,7 @@ class VocabEvaluator:
         if self._interpreter is None or self._interpreter.loaded.model is not model:
             loaded = dataclasses.replace(self.loaded, model=model)
             self._interpreter = Interpreter(loaded, self.prompt, num_frames=self.frames, glossary=self.glosses,
-                                            top_k=min(5, len(self.glosses)))
+                                            top_k=min(5, len(self.glosses)), profile=self.profile)
         mine = self.rows[accelerator.process_index :: accelerator.num_processes]
         was_training = model.training
         model.eval()
@@ -293,8 +310,11 @@ def build_trainer(job: TrainJob, data: SignDataset, loaded: Any, run: RunLog, st
         ddp_find_unused_parameters=False,
     )
     pixel_dtype = device.torch_dtype()
-    collator = SignCollator(loaded.processor, job.prompt, job.frames, loaded.frame_size, jitter=cfg.jitter,
-                            seed=cfg.seed, pixel_dtype=pixel_dtype)
+    job.resolve_profile(device.name)
+    spec = resolve_profile(job.profile, device.name)
+    budget = apply_profile(loaded.processor, spec, loaded.model.config)  # the live interpreter's frame size, tokens
+    collator = SignCollator(loaded.processor, job.prompt, job.frames, budget.frame_size, jitter=cfg.jitter,
+                            seed=cfg.seed, pixel_dtype=pixel_dtype, profile=spec, model_config=loaded.model.config)
     train_rows, val_rows = data.splits["train"], data.splits["val"]
     if cfg.max_eval_clips and len(val_rows) > cfg.max_eval_clips:  # an even spread, the same every epoch
         keep = np.linspace(0, len(val_rows) - 1, cfg.max_eval_clips).round().astype(int)
@@ -318,7 +338,7 @@ def build_trainer(job: TrainJob, data: SignDataset, loaded: Any, run: RunLog, st
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # progress goes through JobCallback, not dicts on stdout
-    trainer.vocab_eval = VocabEvaluator(loaded, job.prompt, job.frames, data.glosses, val_rows)
+    trainer.vocab_eval = VocabEvaluator(loaded, job.prompt, job.frames, data.glosses, val_rows, profile=job.profile)
     return trainer, job_callback
 
 
@@ -421,6 +441,8 @@ def _train(job: TrainJob, checkpoint: Path | None, data: SignDataset, run: RunLo
     from signdesk.engine.loader import load_model
 
     started = time.time()
+    device = choose_training_device(job.device)
+    job.resolve_profile(device.name)  # auto: fast on the CPU, quality on a GPU; saved, so --resume keeps it
     if main:
         atomic_write_json(job.out / CONFIG_FILE, job.to_json())
     run.emit("start", command="train", out=str(job.out), dataset=str(job.dataset), model=job.model_id,
@@ -430,8 +452,7 @@ def _train(job: TrainJob, checkpoint: Path | None, data: SignDataset, run: RunLo
     run.line(f"settings: {job.settings}")
     run.line(f"{'resuming' if checkpoint else 'training'} {job.model_id} on {job.dataset} "
              f"({len(data.splits['train'])} train / {len(data.splits['val'])} val clips, {len(data.glosses)} glosses,"
-             f" {job.frames} frames)")
-    device = choose_training_device(job.device)
+             f" {job.frames} frames, {job.profile} profile)")
     run.emit("phase", phase="loading model", device=device.name, dtype=device.dtype)
     loaded = load_model(job.model_id, job.revision, device=device, quantize=job.config.quantize)
     trainer, callback = build_trainer(job, data, loaded, run, stop)
@@ -443,7 +464,9 @@ def _train(job: TrainJob, checkpoint: Path | None, data: SignDataset, run: RunLo
         meta = build_metadata(
             model_id=job.model_id, revision=job.revision, model_config=loaded.model.config, glosses=data.glosses,
             frames=job.frames, prompt=job.prompt, dataset=_dataset_info(data), metrics=metrics,
-            training=job.config.to_dict(),
+            training=job.config.to_dict(), profile=job.profile,
+            budget=apply_profile(loaded.processor, resolve_profile(job.profile, loaded.device.name),
+                                 loaded.model.config),
         )
         save_adapter(trainer.model, job.out, meta)
     outcome, code = ("stopped", EXIT_STOPPED) if stopped else ("finished", EXIT_FINISHED)

@@ -27,11 +27,14 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 def build_metadata(*, model_id: str, revision: str, model_config: Any, glosses: list[str], frames: int,
                    prompt: PromptSpec, dataset: dict[str, Any], metrics: dict[str, Any],
-                   training: dict[str, Any]) -> dict[str, Any]:
+                   training: dict[str, Any], profile: str = "quality", budget: Any = None) -> dict[str, Any]:
+    visual = {"frame_size": list(budget.frame_size), "tokens_per_frame": budget.tokens_per_frame} if budget else {}
     return {
         "base_model": {"id": model_id, "revision": revision, "fingerprint": config_fingerprint(model_config)},
         "glossary": list(glosses),
         "frames": int(frames),
+        "profile": profile,  # the visual budget it was trained with, and so runs with (signdesk.engine.profiles)
+        **visual,
         "prompt": {"system": prompt.system, "user": prompt.user},
         "dataset_hash": dataset.get("content_hash"),
         "dataset": dataset,
@@ -91,7 +94,9 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- Dataset: {dataset.get('name', '?')} ({dataset.get('split_method', '?')} split), content hash "
         f"`{meta.get('dataset_hash')}`; {dataset.get('train_clips', '?')} training and "
         f"{dataset.get('val_clips', '?')} validation clips",
-        f"- Frames per clip: {meta['frames']} (use the same number when interpreting)",
+        f"- Frames per clip: {meta['frames']}, visual budget profile {meta.get('profile', 'quality')}"
+        + (f" ({meta['frame_size'][0]}x{meta['frame_size'][1]}, {meta['tokens_per_frame']} tokens per frame)"
+           if meta.get("frame_size") else "") + " (SignDesk uses both when interpreting with this adapter)",
         f"- LoRA: rank {lora.get('rank')}, alpha {lora.get('alpha')}, dropout {lora.get('dropout')}, "
         f"modules {lora.get('target_modules')}",
         f"- Optimisation: {training.get('epochs')} epochs, learning rate {training.get('learning_rate')} "
@@ -120,7 +125,7 @@ def model_card(meta: dict[str, Any]) -> str:
         "## Use",
         "",
         "```sh",
-        f"signdesk interpret clip.mp4 --adapter ADAPTER_FOLDER --frames {meta['frames']} --glossary GLOSSARY_FILE",
+        "signdesk interpret clip.mp4 --adapter ADAPTER_FOLDER   # its frames, profile, glossary and prompt",
         "signdesk evaluate --dataset DATASET --adapter ADAPTER_FOLDER",
         "```",
         "",

@@ -34,7 +34,7 @@ def load_gui_settings(overrides: dict[str, Any] | None = None):
 
 def gui_overrides(args: Any) -> dict[str, Any]:
     overrides = {"model.id": getattr(args, "model", None), "model.adapter": getattr(args, "adapter", None),
-                 "device": getattr(args, "device", None)}
+                 "device": getattr(args, "device", None), "profile": getattr(args, "profile", None)}
     return {k: v for k, v in overrides.items() if v is not None}
 
 

@@ -31,6 +31,8 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="ID", help="model id or folder (setting model.id)")
     parser.add_argument("--adapter", metavar="DIR", help="LoRA adapter folder (setting model.adapter)")
     parser.add_argument("--device", choices=["auto", "cuda", "mps", "directml", "cpu"], help="where the model runs")
+    parser.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
+                        help="visual budget (setting profile): auto is fast on the CPU, quality on GPUs")
 
 
 BENCH_LIVE_DESCRIPTION = """\

@@ -273,8 +273,17 @@ class MainWindow(QMainWindow):
     def _ready_text(self, info: EngineInfo) -> str:
         adapter = f" + adapter {Path(info.adapter).name}" if info.adapter else ""
         mode = "glossary" if info.mode == "vocab" else "free answers"
-        return (f"Ready: {Path(info.model_id).name}{adapter} on {info.device} ({mode}, {info.num_frames} frames). "
-                "Sign at the camera (F5 starts it) or open a video (Ctrl+O).")
+        return (f"Ready: {Path(info.model_id).name}{adapter} on {info.device} ({mode}, {info.num_frames} frames"
+                f"{self._profile_text(info)}). Sign at the camera (F5 starts it) or open a video (Ctrl+O).")
+
+    @staticmethod
+    def _profile_text(info: EngineInfo) -> str:
+        """Which visual budget runs, and on the CPU how to get the best accuracy instead."""
+        if not info.profile:
+            return ""
+        if info.device == "cpu" and info.profile != "quality":
+            return f", {info.profile} profile on the CPU; Settings → Profile: quality for best accuracy"
+        return f", {info.profile} profile"
 
     @Slot(str, bool)
     def _on_load_failed(self, message: str, missing: bool) -> None:
@@ -288,6 +297,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_reconfigured(self, info: EngineInfo) -> None:
         self.banner.set_ready(self._ready_text(info))
+        self.live.set_clip_size(info.frame_size)  # a profile or adapter change may change the frame size
         self.status.set_engine(info.device, info.model_id, info.adapter, info.dtype)
 
     @Slot(str)
@@ -403,6 +413,8 @@ class MainWindow(QMainWindow):
                 options["glossary"] = adapter_signs
             if "frames" in changes:
                 options["num_frames"] = changes["frames"]
+            if "profile" in changes:
+                options["profile"] = changes["profile"]
             if options:
                 self.engine.configure(**options)
         self.live.apply_settings(self.settings)

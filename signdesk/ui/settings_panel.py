@@ -83,6 +83,12 @@ class SettingsPanel(QWidget):
         self.device.addItems(["auto", "cuda", "mps", "directml", "cpu"])
         form.addRow("&Device:", self.device)
 
+        self.profile = self._combo("Profile", "Visual budget: quality (8 frames, full size), balanced (8 frames, "
+                                              "half size), fast (4 frames, half size); auto is fast on the CPU, "
+                                              "quality on a GPU")
+        self.profile.addItems(["auto", "quality", "balanced", "fast"])
+        form.addRow("&Profile:", self.profile)
+
         self.quantize = self._combo("Quantization", "Load the model in 4 or 8 bits (CUDA only)")
         self.quantize.addItems(["none", "4bit", "8bit"])
         form.addRow("&Quantization:", self.quantize)
@@ -220,6 +226,7 @@ class SettingsPanel(QWidget):
         adapter = v["model.adapter"] or NO_ADAPTER
         self._set_combo_text(self.adapter, [NO_ADAPTER, *local_adapters()], adapter)
         self.device.setCurrentText(str(v["device"]))
+        self.profile.setCurrentText(str(v["profile"]))
         self.quantize.setCurrentText(str(v["quantize"]))
         self.frames.setValue(int(v["frames"]))
         self._set_combo_data(self.mode, str(v["mode"]))
@@ -234,7 +241,7 @@ class SettingsPanel(QWidget):
 
     @staticmethod
     def keys() -> tuple[str, ...]:
-        return ("model.id", "model.adapter", "device", "quantize", "frames", "mode", "glossary", "top_k",
+        return ("model.id", "model.adapter", "device", "profile", "quantize", "frames", "mode", "glossary", "top_k",
                 "live.threshold", "live.segmentation", "live.stride", "live.min_sign_s", "live.max_sign_s",
                 "live.sensitivity")
 
@@ -245,6 +252,7 @@ class SettingsPanel(QWidget):
             "model.id": self.model.currentText().strip(),
             "model.adapter": None if adapter in {"", NO_ADAPTER} else adapter,
             "device": self.device.currentText(),
+            "profile": self.profile.currentText(),
             "quantize": self.quantize.currentText(),
             "frames": self.frames.value(),
             "mode": self.mode.currentData(),

@@ -47,6 +47,11 @@ def _frame_size(interp: Any) -> tuple[int, int] | None:
     return (int(size[0]), int(size[1])) if size else None
 
 
+def _profile_of(interp: Any) -> dict[str, Any]:
+    profile = getattr(getattr(interp, "profile", None), "name", None)
+    return {"profile": str(profile or ""), "tokens_per_frame": int(getattr(interp, "tokens_per_frame", 0) or 0)}
+
+
 @dataclass(frozen=True)
 class EngineInfo:
     """What the status bar shows about the loaded model."""
@@ -59,6 +64,8 @@ class EngineInfo:
     mode: str
     load_s: float = 0.0
     frame_size: tuple[int, int] | None = None  # (width, height) the model's frames are resized to
+    profile: str = ""  # the visual budget profile in use (quality | balanced | fast), "auto" resolved
+    tokens_per_frame: int = 0
 
 
 @dataclass
@@ -304,6 +311,7 @@ class EngineWorker(QObject):
             mode=str(getattr(interp, "mode", settings["mode"])),
             load_s=load_s,
             frame_size=_frame_size(interp),
+            **_profile_of(interp),
         )
 
     def _do_op(self, kind: str, options: dict[str, Any]) -> None:
@@ -330,7 +338,8 @@ class EngineWorker(QObject):
                 int(getattr(interp, "num_frames", self.info.num_frames)),
                 str(getattr(interp, "mode", options.get("mode", self.info.mode))),
                 self.info.load_s,
-                self.info.frame_size,
+                _frame_size(interp) or self.info.frame_size,  # a profile (or an adapter's) may change it
+                **_profile_of(interp),
             )
             self.reconfigured.emit(self.info)
 
