@@ -50,6 +50,7 @@ SCHEMA: dict[str, Key] = {
     "model.adapter": Key(str, "a LoRA adapter folder or null", nullable=True),
     "device": _choice("auto", "cuda", "mps", "directml", "cpu"),
     "quantize": _choice("none", "4bit", "8bit"),
+    "cpu_arithmetic": _choice("auto", "float32", "bfloat16", "int8"),
     "frames": _int_range(1, 64),
     "profile": _choice("auto", "quality", "balanced", "fast"),
     "mode": _choice("vocab", "free"),

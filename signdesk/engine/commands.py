@@ -18,6 +18,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--adapter", help="LoRA adapter folder ('none' for the base model)")
     group.add_argument("--device", choices=["auto", "cuda", "mps", "directml", "cpu"])
     group.add_argument("--quantize", choices=["none", "4bit", "8bit"], help="CUDA only (bitsandbytes)")
+    group.add_argument("--arithmetic", dest="cpu_arithmetic", choices=["auto", "float32", "bfloat16", "int8"],
+                       help="CPU only: auto picks bfloat16 where the CPU has it natively; int8 needs torchao")
     group.add_argument("--frames", type=int, help="frames sampled per clip (default: the profile's)")
     group.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
                        help="visual budget: quality (8 frames, native size), balanced (8 frames, half size), "
@@ -36,6 +38,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "model.revision": getattr(args, "revision", None),
         "device": getattr(args, "device", None),
         "quantize": getattr(args, "quantize", None),
+        "cpu_arithmetic": getattr(args, "cpu_arithmetic", None),
         "frames": getattr(args, "frames", None),
         "profile": getattr(args, "profile", None),
         "mode": getattr(args, "mode", None),

@@ -1,7 +1,8 @@
 """Load InternVL3 (hub id or local folder) natively with transformers, on the chosen device.
 
 Always ``trust_remote_code=False`` and safetensors weights only. SDPA attention, or flash-attention 2
-when it is installed and the device is CUDA. Quantization (bitsandbytes) on CUDA only.
+when it is installed and the device is CUDA. Quantization (bitsandbytes) on CUDA only; on the CPU,
+``cpu_arithmetic`` chooses float32, bfloat16 or int8 weights (torchao), and one thread per physical core.
 """
 
 from __future__ import annotations
@@ -9,15 +10,36 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from signdesk.engine.download import Progress, is_local_folder, looks_like_path, resolve_model
-from signdesk.errors import ModelError
-from signdesk.hardware import DeviceChoice, check_quantization, choose_device
+from signdesk.errors import DeviceError, ModelError
+from signdesk.hardware import (
+    CpuArithmetic,
+    DeviceChoice,
+    check_quantization,
+    choose_cpu_arithmetic,
+    choose_device,
+    set_cpu_threads,
+)
 
 log = logging.getLogger(__name__)
+
+
+class _TorchaoEnumNoise(logging.Filter):
+    """transformers imports torchao when it is installed (the ``cpu`` extra), and torchao's import makes torch
+    warn about its own enums (``register_constant() on Enum subclasses is deprecated``): noise to users."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "register_constant() on Enum subclasses" not in record.getMessage()
+
+
+def _quiet_torchao_import() -> None:
+    pytree = logging.getLogger("torch.utils._pytree")
+    if not any(isinstance(f, _TorchaoEnumNoise) for f in pytree.filters):
+        pytree.addFilter(_TorchaoEnumNoise())
 
 
 @dataclass
@@ -32,6 +54,8 @@ class LoadedModel:
     frame_size: tuple[int, int]  # (width, height) every frame is resized to before the processor
     load_seconds: float = 0.0
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    arithmetic: CpuArithmetic | None = None  # on the CPU: float32 | bfloat16 | int8, and why
+    threads: int = 0  # CPU compute threads set at load (0: not on the CPU)
 
     @property
     def tokenizer(self) -> Any:
@@ -75,23 +99,55 @@ def _quantization_config(quantize: str, device: DeviceChoice) -> Any:
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
+def _int8_config(arithmetic: CpuArithmetic) -> Any:
+    """Int8 weights (per output channel, torchao) for every linear layer of the language model and the
+    vision tower; transformers leaves the output head as it is (glossary scores are read from its logits),
+    and peft can put LoRA adapters on top of these layers.
+
+    With bfloat16 activations the weights are widened to bfloat16 inside the matmul (as fast as bfloat16,
+    half its memory); in float32 that is no faster than float32, so the activations are quantized to
+    int8 per token as well and the matmul runs in int8 (1.65x float32 on InternVL3-1B shapes).
+    """
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig
+        from transformers import TorchAoConfig
+
+        if arithmetic.dtype == "bfloat16":
+            return TorchAoConfig(quant_type=Int8WeightOnlyConfig())
+        return TorchAoConfig(quant_type=Int8DynamicActivationInt8WeightConfig())
+    except ImportError as exc:
+        raise DeviceError(f"CPU arithmetic int8 needs a working torchao ({exc})".splitlines()[0]) from None
+
+
 def load_model(
     model_id: str,
     revision: str = "main",
     *,
     device: str | DeviceChoice = "auto",
     quantize: str = "none",
+    cpu_arithmetic: str = "float32",
     allow_download: bool = False,
     progress: Progress | None = None,
 ) -> LoadedModel:
-    """Resolve, then load model and processor; every failure is a one-line ``ModelError``/``DeviceError``."""
+    """Resolve, then load model and processor; every failure is a one-line ``ModelError``/``DeviceError``.
+
+    ``cpu_arithmetic`` (auto | float32 | bfloat16 | int8) applies on the CPU only; float32, the default,
+    is what training loads (LoRA trains on float32 weights).
+    """
     started = time.perf_counter()
     choice = device if isinstance(device, DeviceChoice) else choose_device(device)
     check_quantization(quantize, choice)
+    arithmetic = choose_cpu_arithmetic(cpu_arithmetic, choice)
+    threads = 0
+    if choice.name == "cpu":
+        choice = replace(choice, dtype=arithmetic.dtype)  # inputs follow: the interpreter casts to choice.dtype
+        threads, why = set_cpu_threads()
+        log.info("CPU arithmetic %s (%s); %d compute threads (%s)", arithmetic.name, arithmetic.reason, threads, why)
     folder = resolve_model(model_id, revision, allow_download=allow_download, progress=progress)
     if progress:
         progress("load", None, f"loading {model_id} on {choice.name}")
 
+    _quiet_torchao_import()
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from transformers.utils import logging as hf_logging
 
@@ -101,6 +157,7 @@ def load_model(
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{model_id}: cannot load its processor ({exc})".splitlines()[0]) from None
     quant_config = _quantization_config(quantize, choice)
+    int8 = choice.name == "cpu" and arithmetic.int8_weights
     kwargs: dict[str, Any] = {
         "trust_remote_code": False,
         "use_safetensors": True,
@@ -109,11 +166,13 @@ def load_model(
     }
     if quant_config is not None:
         kwargs.update(quantization_config=quant_config, device_map={"": choice.index})
+    elif int8:
+        kwargs.update(quantization_config=_int8_config(arithmetic))
     try:
         model = AutoModelForImageTextToText.from_pretrained(folder, **kwargs)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(f"{model_id}: cannot load the model ({exc})".splitlines()[0]) from None
-    if quant_config is None:
+    if quant_config is None and not int8:
         model.to(choice.torch_device())
     model.eval()
 
@@ -127,6 +186,7 @@ def load_model(
         model=model, processor=processor, model_id=model_id, revision=revision, folder=Path(folder),
         device=choice, quantize=quantize, frame_size=(prep["width"], prep["height"]),
         load_seconds=time.perf_counter() - started, preprocessing=prep,
+        arithmetic=arithmetic if choice.name == "cpu" else None, threads=threads,
     )
 
 
@@ -151,7 +211,8 @@ def open_interpreter(settings: Any, progress: Progress | None = None, allow_down
     try:
         loaded = load_model(
             model_id, settings["model.revision"], device=settings["device"],
-            quantize=settings["quantize"], allow_download=allow_download, progress=progress,
+            quantize=settings["quantize"], cpu_arithmetic=settings["cpu_arithmetic"],
+            allow_download=allow_download, progress=progress,
         )
     except ModelError as exc:
         if not from_adapter:
