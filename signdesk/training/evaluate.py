@@ -297,8 +297,9 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     started = time.time()
     events.emit("start", command="evaluate", dataset=str(data.folder), split=args.split, clips=len(rows),
                 adapter=str(adapter) if adapter else None, model=settings["model.id"])
+    # the arithmetic live use runs with, so the figures are the ones users get
     loaded = load_model(settings["model.id"], settings["model.revision"], device=settings["device"],
-                        quantize=settings["quantize"])
+                        quantize=settings["quantize"], cpu_arithmetic=settings["cpu_arithmetic"])
     interpreter = Interpreter(loaded, prompt, glossary=data.glosses, top_k=min(5, len(data.glosses)))
     profiles = list(dict.fromkeys(resolve_profile(p, loaded.device.name).name for p in wanted))
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from signdesk import paths
 
 NO_ADAPTER = "(none: base model)"
-RELOAD_KEYS = frozenset({"model.id", "model.revision", "device", "quantize"})
+RELOAD_KEYS = frozenset({"model.id", "model.revision", "device", "quantize", "cpu_arithmetic"})
 MODE_LABELS = {"vocab": "Glossary (rank known words)", "free": "Free answer (generate)"}
 SEGMENT_LABELS = {"motion": "Motion (one clip per sign)", "continuous": "Continuous (rolling window)"}
 
