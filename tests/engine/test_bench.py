@@ -15,7 +15,7 @@ def test_bench_measures_each_profile_and_arithmetic_against_quality_float32(caps
                  "--arithmetic", "float32", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {(r["profile"], r["arithmetic"]): r for r in report["rows"]}
-    assert list(rows)[0] == ("quality", "float32")
+    assert report["rows"][0]["profile"] == "quality" and report["rows"][0]["arithmetic"] == "float32"
     assert set(rows) == {("quality", "float32"), ("balanced", "float32"), ("fast", "float32")}
     quality, balanced, fast = (rows[(p, "float32")] for p in ("quality", "balanced", "fast"))
     assert quality["speedup_vs_quality_float32"] == 1.0
