@@ -57,7 +57,10 @@ def test_whole_live_path_with_the_tiny_model(make_window, qtbot, tiny_settings, 
     assert window.status.latency.text().startswith("Latency:")
     qtbot.waitUntil(lambda: window.status.capture.text() != "Camera: – fps", timeout=5_000)
     assert window.status.model.text() == f"Model: {Path(settings['model.id']).name} (no adapter)"
-    assert window.status.device.text() == "Device: cpu (float32)"
+    from signdesk.hardware import choose_cpu_arithmetic, choose_device
+
+    arithmetic = choose_cpu_arithmetic("auto", choose_device("cpu"))  # bfloat16 where this CPU has it natively
+    assert window.status.device.text() == f"Device: cpu ({arithmetic.dtype})"
 
 
 def test_signing_overlay_and_fake_engine_entry(make_window, qtbot, fake_interpreter, camera_video):
