@@ -16,6 +16,7 @@ from typing import Any
 from signdesk import paths
 from signdesk.atomicio import atomic_write_text
 from signdesk.errors import ConfigError
+from signdesk.hardware import DEVICE_CHOICES
 
 ENV_OVERRIDES = {"SIGNDESK_MODEL": "model.id", "SIGNDESK_DEVICE": "device"}
 
@@ -48,7 +49,7 @@ SCHEMA: dict[str, Key] = {
     "model.id": _TEXT,
     "model.revision": _TEXT,
     "model.adapter": Key(str, "a LoRA adapter folder or null", nullable=True),
-    "device": _choice("auto", "cuda", "mps", "directml", "cpu"),
+    "device": _choice(*DEVICE_CHOICES),
     "quantize": _choice("none", "4bit", "8bit"),
     "cpu_arithmetic": _choice("auto", "float32", "bfloat16", "int8"),
     "frames": _int_range(1, 64),

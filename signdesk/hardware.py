@@ -20,6 +20,9 @@ from signdesk.errors import DeviceError
 log = logging.getLogger(__name__)
 
 DEVICES = ("cuda", "mps", "directml", "cpu")
+DEVICE_CHOICES = ("auto", *DEVICES)  # what --device, settings and the GUI accept for running the model
+# Training runs where PyTorch autograd and TRL work: DirectML's backward pass is incomplete.
+TRAIN_DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 QUANTIZE = ("none", "4bit", "8bit")
 CPU_ARITHMETIC = ("auto", "float32", "bfloat16", "int8")
 
@@ -90,7 +93,7 @@ def probe() -> dict[str, dict[str, Any]]:
 
 def choose_device(requested: str = "auto") -> DeviceChoice:
     """Pick the device for ``requested`` (auto or a name); an unavailable forced device is an error."""
-    if requested not in ("auto", *DEVICES):
+    if requested not in DEVICE_CHOICES:
         raise DeviceError(f"unknown device {requested!r}; choose auto, {', '.join(DEVICES)}")
     if requested in ("auto", "cuda"):
         ok, name, bf16 = _cuda()

@@ -42,7 +42,7 @@ def _check_interpret(tmp: Path) -> str:
 
 def _check_training_job(tmp: Path) -> str:
     """A short fine-tuning run as a background job: the executable starts itself with ``train``."""
-    from signdesk.engine.adapters import METADATA_FILE
+    from signdesk.engine.adapters import ADAPTER_WEIGHTS, METADATA_FILE
     from signdesk.jobs.runner import FINISHED, Job
     from signdesk.training.synthetic import write_synthetic_dataset
 
@@ -59,7 +59,7 @@ def _check_training_job(tmp: Path) -> str:
     if state.status != FINISHED:
         raise RuntimeError(f"training job {state.message}")
     steps = [e for e in job.all_events() if e.get("event") == "step"]
-    if not steps or not (adapter / "adapter_model.safetensors").exists() or not (adapter / METADATA_FILE).exists():
+    if not steps or not (adapter / ADAPTER_WEIGHTS).exists() or not (adapter / METADATA_FILE).exists():
         raise RuntimeError("the training job finished without steps or without a saved adapter")
     return f"trained a LoRA adapter in a background job ({len(steps)} steps, {job.command()[0]})"
 

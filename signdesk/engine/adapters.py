@@ -20,6 +20,9 @@ from signdesk.errors import ModelError
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "signdesk.json"
+# What makes a folder a PEFT adapter SignDesk loads (safetensors only, never pickles).
+ADAPTER_CONFIG, ADAPTER_WEIGHTS = "adapter_config.json", "adapter_model.safetensors"
+ADAPTER_FILES = (ADAPTER_CONFIG, ADAPTER_WEIGHTS)
 
 
 def config_fingerprint(model_config: Any) -> str:
@@ -47,9 +50,9 @@ def check_adapter_folder(folder: str | Path) -> Path:
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ModelError(f"{folder}: no such adapter folder")
-    if not (folder / "adapter_config.json").exists():
+    if not (folder / ADAPTER_CONFIG).exists():
         raise ModelError(f"{folder}: not a PEFT adapter (no adapter_config.json)")
-    if not (folder / "adapter_model.safetensors").exists():
+    if not (folder / ADAPTER_WEIGHTS).exists():
         if any(folder.glob("adapter_model*.bin")) or any(folder.glob("*.pt")):
             raise ModelError(f"{folder}: adapter weights are pickled (.bin); only safetensors adapters are loaded")
         raise ModelError(f"{folder}: no adapter_model.safetensors in the adapter folder")
@@ -63,7 +66,7 @@ def base_model_of(folder: Path) -> tuple[str | None, str | None]:
     name = base.get("id")
     if name is None:
         try:
-            name = json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
+            name = json.loads((folder / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]
         except (OSError, ValueError, KeyError):
             name = None
     return name, base.get("fingerprint")

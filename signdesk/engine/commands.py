@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from signdesk.errors import SignDeskError
+from signdesk.hardware import DEVICE_CHOICES
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +17,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", help="hub id or local model folder (default: settings / SIGNDESK_MODEL)")
     group.add_argument("--revision", help="hub revision: branch, tag or commit")
     group.add_argument("--adapter", help="LoRA adapter folder ('none' for the base model)")
-    group.add_argument("--device", choices=["auto", "cuda", "mps", "directml", "cpu"])
+    group.add_argument("--device", choices=DEVICE_CHOICES)
     group.add_argument("--quantize", choices=["none", "4bit", "8bit"], help="CUDA only (bitsandbytes)")
     group.add_argument("--arithmetic", dest="cpu_arithmetic", choices=["auto", "float32", "bfloat16", "int8"],
                        help="CPU only: auto picks bfloat16 where the CPU has it natively; int8 needs torchao")

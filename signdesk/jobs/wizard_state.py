@@ -23,6 +23,8 @@ from typing import Any
 
 from signdesk import paths
 from signdesk.atomicio import atomic_write_json
+from signdesk.engine.adapters import ADAPTER_FILES
+from signdesk.hardware import TRAIN_DEVICE_CHOICES as DEVICES
 from signdesk.training.metadata import CHECKPOINT_MARK
 
 STATE_VERSION = 1
@@ -38,11 +40,9 @@ STEP_TITLES = {
 }
 JOB_STEPS = ("download", "prepare", "train", "evaluate")  # steps that run a background job (job kind = step)
 SPLIT_METHODS = ("official", "stratified", "signer")
-DEVICES = ("auto", "cuda", "mps", "cpu")
 PACKAGED_GLOSSARY = "core-320"
 PRESET_GLOSSARIES = ("WLASL100", "WLASL300")
 
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 MLP = ["gate_proj", "up_proj", "down_proj"]
 TARGETS = {"attention": ATTENTION, "attention+mlp": ATTENTION + MLP}

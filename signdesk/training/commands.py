@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEVICES = ["auto", "cuda", "mps", "cpu"]
+from signdesk.hardware import DEVICE_CHOICES, TRAIN_DEVICE_CHOICES
+
 PROFILE_CHOICES = ["quality", "balanced", "fast", "auto"]
 
 
@@ -72,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--resume", action="store_true", help="continue the run in ADAPTER from its last checkpoint")
     t.add_argument("--model", help="hub id or local model folder (default: the configured model)")
     t.add_argument("--revision", help="hub revision: branch, tag or commit")
-    t.add_argument("--device", choices=DEVICES)
+    t.add_argument("--device", choices=TRAIN_DEVICE_CHOICES)
     t.add_argument("--quantize", choices=["none", "4bit"], help="4bit: QLoRA (NF4), CUDA only")
     t.add_argument("--frames", type=_positive, help="frames per clip (default: the profile's)")
     t.add_argument("--profile", choices=PROFILE_CHOICES,
@@ -100,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="report folder (default: ADAPTER/eval-SPLIT, or DATASET/eval-SPLIT-base)")
     e.add_argument("--model", help="base model (default: the adapter's base model, else the configured one)")
     e.add_argument("--revision")
-    e.add_argument("--device", choices=[*DEVICES, "directml"])
+    e.add_argument("--device", choices=DEVICE_CHOICES)
     e.add_argument("--frames", type=_positive, help="frames per clip (default: the adapter's, else the profile's)")
     e.add_argument("--profile", choices=PROFILE_CHOICES, action="append",
                    help="visual budget (default: the adapter's, else the settings'); repeat it to compare "
@@ -120,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--model", help="a model folder or hub id instead of the tiny test model")
     b.add_argument("--like", metavar="ID", help="random weights with this checkpoint's shapes, e.g. "
                                                 "OpenGVLab/InternVL3-2B-hf")
-    b.add_argument("--device", choices=DEVICES, default="auto")
+    b.add_argument("--device", choices=TRAIN_DEVICE_CHOICES, default="auto")
     b.add_argument("--quantize", choices=["none", "4bit"], default="none")
     b.add_argument("--frames", type=_positive, default=8)
     b.add_argument("--profile", choices=["quality", "balanced", "fast"], default="quality",

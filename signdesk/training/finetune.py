@@ -34,6 +34,7 @@ from trl import SFTConfig, SFTTrainer
 
 from signdesk import __version__
 from signdesk.atomicio import atomic_write_json
+from signdesk.engine.adapters import ADAPTER_FILES
 from signdesk.engine.profiles import LEGACY, apply_profile, resolve_profile
 from signdesk.engine.prompts import PromptSpec, answer_token_ids
 from signdesk.errors import ConfigError, DeviceError, SignDeskError
@@ -44,7 +45,7 @@ from signdesk.training.collator import SignCollator
 from signdesk.training.config import CONFIG_FILE, TrainConfig, from_dict, load_config, settings_file
 from signdesk.training.dataset import SignDataset, load_dataset
 from signdesk.training.evaluate import score_rows, summarize
-from signdesk.training.metadata import ADAPTER_FILES, build_metadata, save_adapter
+from signdesk.training.metadata import build_metadata, save_adapter
 
 CHECKPOINTS = "checkpoints"
 LOG_FILE = "train.log"

@@ -16,13 +16,11 @@ from typing import Any
 
 from signdesk import __version__
 from signdesk.atomicio import atomic_write_json, atomic_write_text
-from signdesk.engine.adapters import METADATA_FILE, config_fingerprint
+from signdesk.engine.adapters import ADAPTER_FILES, METADATA_FILE, config_fingerprint
 from signdesk.engine.prompts import PromptSpec
 
 # The marker a checkpoint folder gets once fully written; --resume and the GUI trust only marked ones.
 CHECKPOINT_MARK = "signdesk-complete.json"
-
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
 def build_metadata(*, model_id: str, revision: str, model_config: Any, glosses: list[str], frames: int,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from signdesk.hardware import DEVICE_CHOICES
+
 
 def _gui(args: argparse.Namespace) -> int:
     from signdesk.ui.app import run_gui
@@ -30,7 +32,7 @@ def _bench_live(args: argparse.Namespace) -> int:
 def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="ID", help="model id or folder (setting model.id)")
     parser.add_argument("--adapter", metavar="DIR", help="LoRA adapter folder (setting model.adapter)")
-    parser.add_argument("--device", choices=["auto", "cuda", "mps", "directml", "cpu"], help="where the model runs")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, help="where the model runs")
     parser.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
                         help="visual budget (setting profile): auto is fast on the CPU, quality on GPUs")
 

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from signdesk import paths
+from signdesk.engine.adapters import ADAPTER_CONFIG
+from signdesk.hardware import DEVICE_CHOICES
 
 NO_ADAPTER = "(none: base model)"
 RELOAD_KEYS = frozenset({"model.id", "model.revision", "device", "quantize", "cpu_arithmetic"})
@@ -56,7 +58,7 @@ def local_adapters() -> list[str]:
     folder = paths.adapters_dir()
     if not folder.is_dir():
         return []
-    return sorted(str(p) for p in folder.iterdir() if (p / "adapter_config.json").is_file())
+    return sorted(str(p) for p in folder.iterdir() if (p / ADAPTER_CONFIG).is_file())
 
 
 class SettingsPanel(QWidget):
@@ -80,7 +82,7 @@ class SettingsPanel(QWidget):
         form.addRow("&Adapter:", self._with(self.adapter, self.adapter_browse))
 
         self.device = self._combo("Device", "Where the model runs")
-        self.device.addItems(["auto", "cuda", "mps", "directml", "cpu"])
+        self.device.addItems(list(DEVICE_CHOICES))
         form.addRow("&Device:", self.device)
 
         self.profile = self._combo("Profile", "Visual budget: quality (8 frames, full size), balanced (8 frames, "
