@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from signdesk.errors import SignDeskError
 from signdesk.jobs.events import EXIT_USAGE
 from signdesk.jobs.runner import FAILED, FINISHED, LOST, RUNNING, STOPPED, Job, JobState
-from signdesk.jobs.wizard_state import display_command
+from signdesk.training.wizard_state import display_command
 from signdesk.ui.job_watcher import JobWatcher
 from signdesk.ui.training_pages.common import named
 

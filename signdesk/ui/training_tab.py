@@ -4,7 +4,7 @@ Seven pages (``signdesk.ui.training_pages``) on a step list. Each long step runs
 a child process of the app's own executable with a ``signdesk`` subcommand (``signdesk.jobs``), which
 the page follows by polling its files; nothing here waits on a process. One job runs at a time, and
 at most one training job on the machine. The wizard's choices and each step's latest job are saved
-(``signdesk.jobs.wizard_state``), so after a restart the tab reopens on the same page, shows how the
+(``signdesk.training.wizard_state``), so after a restart the tab reopens on the same page, shows how the
 last jobs ended, and re-attaches to a job that is still running.
 """
 
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from signdesk.atomicio import atomic_write_json
 from signdesk.errors import SignDeskError
 from signdesk.jobs.runner import FAILED, LOST, RUNNING, STOPPED, Job, list_jobs
-from signdesk.jobs.wizard_state import JOB_STEPS, STEP_TITLES, STEPS, WizardState
+from signdesk.training.wizard_state import JOB_STEPS, STEP_TITLES, STEPS, WizardState
 from signdesk.ui.job_panel import STARTING, STOPPING
 from signdesk.ui.training_pages.base import WizardPage
 from signdesk.ui.training_pages.download_page import DownloadPage

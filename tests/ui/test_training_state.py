@@ -9,7 +9,7 @@ import pytest
 from signdesk.data.events import Stopped
 from signdesk.data.index_download import IndexDownloadError, download_index
 from signdesk.data.loopback import LoopbackServer, Route
-from signdesk.jobs.wizard_state import (
+from signdesk.training.wizard_state import (
     CHECKPOINT_MARK,
     PRESETS,
     TrainSettings,

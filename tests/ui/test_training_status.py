@@ -113,7 +113,7 @@ def write_index(folder: Path, urls: dict[str, list[str]]) -> Path:
 
 def make_tab(runner, tmp_path, qtbot, **state):
     from signdesk.config import load_settings
-    from signdesk.jobs.wizard_state import WizardState
+    from signdesk.training.wizard_state import WizardState
     from signdesk.ui.training_tab import TrainingTab
 
     state_file = tmp_path / "wizard.json"
@@ -126,7 +126,7 @@ def make_tab(runner, tmp_path, qtbot, **state):
 def test_the_download_page_says_what_the_last_run_got(qtbot, runner, tmp_path):
     from signdesk.data.download import offline_sentence
     from signdesk.data.loopback import LoopbackServer
-    from signdesk.jobs.wizard_state import download_argv
+    from signdesk.training.wizard_state import download_argv
 
     server = LoopbackServer().start()  # no routes: every link is a 404
     index = write_index(tmp_path, {g: [server.url(f"/{g}-{k}.mp4") for k in range(6)] for g in ("book", "drink")})

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from signdesk.jobs.wizard_state import STEP_TITLES, STEPS
+from signdesk.training.wizard_state import STEP_TITLES, STEPS
 from signdesk.ui.training_pages.common import heading, hint
 
 if TYPE_CHECKING:
-    from signdesk.jobs.wizard_state import WizardState
+    from signdesk.training.wizard_state import WizardState
     from signdesk.ui.job_panel import JobPanel
     from signdesk.ui.workers import TaskRunner
 

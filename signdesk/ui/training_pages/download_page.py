@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from signdesk.jobs.runner import STOPPED
-from signdesk.jobs.wizard_state import display_command, download_argv, read_json
+from signdesk.training.wizard_state import display_command, download_argv, read_json
 from signdesk.ui.disclosure_button import DisclosureButton
 from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel

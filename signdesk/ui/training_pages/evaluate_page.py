@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signdesk.jobs.wizard_state import adapter_ready, dataset_ready, display_command, evaluate_argv, read_json
+from signdesk.training.wizard_state import adapter_ready, dataset_ready, display_command, evaluate_argv, read_json
 from signdesk.ui.bar_chart import MAX_CATEGORIES, BarChart
 from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from signdesk import paths
 from signdesk.errors import SignDeskError
 from signdesk.jobs.runner import FAILED, FINISHED, LOST, STOPPED
-from signdesk.jobs.wizard_state import (
+from signdesk.training.wizard_state import (
     DEVICES,
     PRESET_NOTES,
     PRESETS,

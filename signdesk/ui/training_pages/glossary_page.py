@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from signdesk import paths
 from signdesk.atomicio import atomic_write_text
 from signdesk.data.glossary import GlossaryError, gloss_key, parse_glossary
-from signdesk.jobs.wizard_state import PACKAGED_GLOSSARY, PRESET_GLOSSARIES, edited_glossary_path, workspace_dir
+from signdesk.training.wizard_state import PACKAGED_GLOSSARY, PRESET_GLOSSARIES, edited_glossary_path, workspace_dir
 from signdesk.ui.busy_indicator import BusyIndicator
 from signdesk.ui.quick_command import QuickCommand
 from signdesk.ui.training_pages.base import WizardHost, WizardPage

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from signdesk.data.index_download import WLASL_INDEX_URL
-from signdesk.jobs.wizard_state import default_index_path
+from signdesk.training.wizard_state import default_index_path
 from signdesk.ui.busy_indicator import BusyIndicator
 from signdesk.ui.index_fetcher import IndexFetcher
 from signdesk.ui.quick_command import QuickCommand

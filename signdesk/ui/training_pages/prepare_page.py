@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signdesk.jobs.wizard_state import dataset_ready, display_command, prepare_argv, read_json
+from signdesk.training.wizard_state import dataset_ready, display_command, prepare_argv, read_json
 from signdesk.ui.bar_chart import MAX_CATEGORIES, BarChart
 from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel

@@ -14,7 +14,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from signdesk.atomicio import atomic_write_text
-from signdesk.jobs.wizard_state import adapter_ready, read_json
+from signdesk.training.wizard_state import adapter_ready, read_json
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
 from signdesk.ui.training_pages.common import named, ok_html, pct, status_label, warn_html
 
