@@ -1,4 +1,4 @@
-"""Take resources/screenshots/live.png: the real window under a real X server (Xvfb), with a transcript in it.
+"""Take docs/screenshots/live.png: the real window under a real X server (Xvfb), with a transcript in it.
 
     xvfb-run -s "-screen 0 1360x820x24" python tests/tools/make_screenshot.py [OUT.png]
 
@@ -21,7 +21,7 @@ GLOSSARY = ["hello", "thank you", "help", "yes", "no", "please", "eat", "drink",
 
 
 def main() -> int:
-    default = Path(__file__).resolve().parents[2] / "resources" / "screenshots" / "live.png"
+    default = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "live.png"
     out = Path(sys.argv[1] if len(sys.argv) > 1 else default).resolve()
     tmp = Path(tempfile.mkdtemp(prefix="signdesk-shot-"))
     os.environ["SIGNDESK_HOME"] = str(tmp / "home")

@@ -1,4 +1,4 @@
-"""Take resources/screenshots/training.png: the Training tab mid-training, in the real window under Xvfb.
+"""Take docs/screenshots/training.png: the Training tab mid-training, in the real window under Xvfb.
 
     xvfb-run -s "-screen 0 1400x940x24" python tests/tools/make_training_screenshot.py [OUT.png [PAGES_DIR]]
 
@@ -25,7 +25,7 @@ SPLITS = ("train",) * 7 + ("val", "test")
 
 
 def main() -> int:
-    default = Path(__file__).resolve().parents[2] / "resources" / "screenshots" / "training.png"
+    default = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "training.png"
     out = Path(sys.argv[1] if len(sys.argv) > 1 else default).resolve()
     pages_dir = Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else None
     tmp = Path(tempfile.mkdtemp(prefix="signdesk-training-shot-"))
