@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from signdesk.engine import kv_cache
 from signdesk.engine.adapters import AdapterSet, read_metadata
 from signdesk.engine.loader import LoadedModel
 from signdesk.engine.profiles import LEGACY, apply_profile, describe, resolve_profile
@@ -72,17 +73,6 @@ class _Prefix:
     length: int
     first_tokens: list[int]
     first_logprobs: np.ndarray  # (glossary,) float64
-
-
-@contextlib.contextmanager
-def _prefix_kept(cache: Any) -> Iterator[None]:
-    """Put the prefix's own key/value tensors back after a scoring step appended to (or expanded) them."""
-    saved = [(layer.keys, layer.values) for layer in cache.layers]
-    try:
-        yield
-    finally:
-        for layer, (keys, values) in zip(cache.layers, saved, strict=True):
-            layer.keys, layer.values = keys, values
 
 
 class Interpreter:
@@ -314,18 +304,18 @@ class Interpreter:
 
         assert self._vocab is not None
         with torch.inference_mode():
-            out = self.model(**inputs, use_cache=True, logits_to_keep=1)
-            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            last_logits, cache = kv_cache.prefill(self.model, inputs)
+            first = torch.log_softmax(last_logits.float(), dim=-1)
             first_tokens = [ids[0] for ids in self._vocab.token_ids]
             first_logprobs = first[torch.tensor(first_tokens, device=first.device)].double().cpu().numpy()
-            yield _Prefix(out.cache, inputs["input_ids"].shape[1], first_tokens, first_logprobs)
+            yield _Prefix(cache, inputs["input_ids"].shape[1], first_tokens, first_logprobs)
 
     def score_on_prefix(self, prefix: _Prefix, indices: np.ndarray, *, packed: bool | None = None) -> np.ndarray:
         """Exact log-likelihoods of the glosses ``indices`` on a prefilled prefix; -inf for all others."""
         assert self._vocab is not None
         vocab = self._vocab
         if packed is None:
-            packed = getattr(self.loaded.model.config, "_attn_implementation", "sdpa") != "flash_attention_2"
+            packed = kv_cache.custom_masks_supported(self.loaded.model)
         order = sorted((int(i) for i in indices), key=lambda i: len(vocab.token_ids[i]))
         totals = np.full(len(vocab.words), -np.inf, dtype=np.float64)
         for start in range(0, len(order), self.score_batch_size):
@@ -368,12 +358,11 @@ class Interpreter:
         dtype = self.loaded.model.dtype
         mask = torch.zeros(allowed.shape, dtype=dtype, device=device)
         mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-        with _prefix_kept(cache):
-            step = self.model(
-                input_ids=torch.tensor([tokens], device=device), position_ids=pos_t[None],
-                attention_mask=mask[None, None], cache=cache, use_cache=True,
-            )
-        logprobs = torch.log_softmax(step.logits[0].float(), dim=-1)
+        logits = kv_cache.forward_on_prefix(
+            self.model, cache, input_ids=torch.tensor([tokens], device=device), position_ids=pos_t[None],
+            attention_mask=mask[None, None],
+        )
+        logprobs = torch.log_softmax(logits[0].float(), dim=-1)
         targets = torch.tensor([t for ids in answers for t in ids[1:]], device=device)
         picked = logprobs.gather(-1, targets[:, None])[:, 0].double().cpu().numpy()
         sums, offset = [], 0
@@ -396,12 +385,9 @@ class Interpreter:
         for row, cand in enumerate(answers):
             ids[row, : len(cand)] = torch.tensor(cand, device=device)
             mask[row, prefix_len : prefix_len + len(cand)] = 1
-        with _prefix_kept(cache):
-            for layer in cache.layers:  # a view of the one prefix per row, not a copy
-                layer.keys = layer.keys.expand(size, -1, -1, -1)
-                layer.values = layer.values.expand(size, -1, -1, -1)
-            step = self.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], cache=cache, use_cache=True)
-        logprobs = torch.log_softmax(step.logits.float(), dim=-1)
+        logits = kv_cache.forward_on_prefix(self.model, cache, rows=size, input_ids=ids[:, :-1],
+                                            attention_mask=mask[:, :-1])
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
         picked = logprobs.gather(-1, ids[:, 1:, None])[..., 0].double()
         picked = picked * mask[:, prefix_len + 1 :].double()  # padding scores nothing
         return picked.sum(dim=1).cpu().tolist()
