@@ -1,15 +1,15 @@
 """Typed settings in layers: packaged defaults < user file < environment < command-line flags.
 
-Every key is declared in ``SCHEMA`` with its type and allowed values, so a wrong key, type or value
-in any layer is refused with an error that names where it came from, the key and what is allowed.
+Every key is declared in ``SCHEMA`` (a ``signdesk.schema.Schema``) with its type and allowed values,
+so a wrong key, type or value in any layer is refused with an error that names where it came from,
+the key and what is allowed.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,103 +17,38 @@ from signdesk import paths
 from signdesk.atomicio import atomic_write_text
 from signdesk.errors import ConfigError
 from signdesk.hardware import DEVICE_CHOICES
+from signdesk.schema import TEXT, Key, Schema, choice, float_range, int_range, unflatten
 
 ENV_OVERRIDES = {"SIGNDESK_MODEL": "model.id", "SIGNDESK_DEVICE": "device"}
 
-
-@dataclass(frozen=True)
-class Key:
-    """One setting: its type, an optional check, and the words that describe what is allowed."""
-
-    type: type | tuple[type, ...]
-    allowed: str
-    check: Callable[[Any], bool] = lambda value: True
-    nullable: bool = False
-
-
-def _choice(*values: str) -> Key:
-    return Key(str, " | ".join(values), lambda v: v in values)
-
-
-def _int_range(lo: int, hi: int) -> Key:
-    return Key(int, f"an integer from {lo} to {hi}", lambda v: lo <= v <= hi)
-
-
-def _float_range(lo: float, hi: float) -> Key:
-    return Key((int, float), f"a number from {lo} to {hi}", lambda v: lo <= v <= hi)
-
-
-_TEXT = Key(str, "a non-empty text", lambda v: bool(v.strip()))
-
-SCHEMA: dict[str, Key] = {
-    "model.id": _TEXT,
-    "model.revision": _TEXT,
+SCHEMA = Schema({
+    "model.id": TEXT,
+    "model.revision": TEXT,
     "model.adapter": Key(str, "a LoRA adapter folder or null", nullable=True),
-    "device": _choice(*DEVICE_CHOICES),
-    "quantize": _choice("none", "4bit", "8bit"),
-    "cpu_arithmetic": _choice("auto", "float32", "bfloat16", "int8"),
-    "frames": _int_range(1, 64),
-    "profile": _choice("auto", "quality", "balanced", "fast"),
-    "mode": _choice("vocab", "free"),
+    "device": choice(*DEVICE_CHOICES),
+    "quantize": choice("none", "4bit", "8bit"),
+    "cpu_arithmetic": choice("auto", "float32", "bfloat16", "int8"),
+    "frames": int_range(1, 64),
+    "profile": choice("auto", "quality", "balanced", "fast"),
+    "mode": choice("vocab", "free"),
     "glossary": Key(str, "a packaged glossary name, a glossary file, or null", nullable=True),
-    "top_k": _int_range(1, 50),
+    "top_k": int_range(1, 50),
     "prompt.system": Key(str, "a text (may be empty)"),
-    "prompt.user": _TEXT,
-    "generation.max_new_tokens": _int_range(1, 256),
-    "generation.score_batch_size": _int_range(1, 4096),
+    "prompt.user": TEXT,
+    "generation.max_new_tokens": int_range(1, 256),
+    "generation.score_batch_size": int_range(1, 4096),
     "generation.shortlist": Key(int, "0 (score every gloss) or a shortlist size from 1 to 100000",
                                 lambda v: 0 <= v <= 100_000),
-    "live.threshold": _float_range(0.0, 1.0),
-    "live.segmentation": _choice("motion", "continuous"),
-    "live.stride": _int_range(1, 64),
-    "live.min_sign_s": _float_range(0.05, 10.0),
-    "live.max_sign_s": _float_range(0.1, 30.0),
-    "live.window_s": _float_range(0.2, 10.0),
-    "live.hold_s": _float_range(0.05, 2.0),
-    "live.sensitivity": _float_range(1.0, 10.0),
+    "live.threshold": float_range(0.0, 1.0),
+    "live.segmentation": choice("motion", "continuous"),
+    "live.stride": int_range(1, 64),
+    "live.min_sign_s": float_range(0.05, 10.0),
+    "live.max_sign_s": float_range(0.1, 30.0),
+    "live.window_s": float_range(0.2, 10.0),
+    "live.hold_s": float_range(0.05, 2.0),
+    "live.sensitivity": float_range(1.0, 10.0),
     "live.speak": Key(bool, "true or false"),
-}
-
-
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and not any(k == name for k in SCHEMA):
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for name, value in flat.items():
-        node = tree
-        *parents, leaf = name.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return tree
-
-
-def validate(flat: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Check every key and value of one layer; raise ConfigError naming ``source`` and the key."""
-    checked: dict[str, Any] = {}
-    for name, value in flat.items():
-        spec = SCHEMA.get(name)
-        if spec is None:
-            known = ", ".join(sorted(SCHEMA))
-            raise ConfigError(f"{source}: unknown setting '{name}' (known settings: {known})")
-        if value is None and spec.nullable:
-            checked[name] = None
-            continue
-        types = spec.type if isinstance(spec.type, tuple) else (spec.type,)
-        ok_type = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok_type or not spec.check(value):
-            raise ConfigError(f"{source}: setting '{name}' must be {spec.allowed} (got {value!r})")
-        checked[name] = value
-    return checked
+})
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -131,7 +66,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: settings must be a mapping of keys to values")
-    return _flatten(data)
+    return SCHEMA.flatten(data)
 
 
 class Settings:
@@ -159,17 +94,17 @@ class Settings:
         return copy.deepcopy(self._values)
 
     def as_tree(self) -> dict[str, Any]:
-        return _unflatten(self._values)
+        return unflatten(self._values)
 
     def with_overrides(self, overrides: Mapping[str, Any], source: str = "command line") -> Settings:
         """A copy with more values on top (command-line flags, a GUI change not yet saved)."""
         given = {k: v for k, v in overrides.items() if v is not None or SCHEMA[k].nullable}
-        checked = validate(given, source)
+        checked = SCHEMA.validate(given, source)
         return Settings({**self._values, **checked}, dict(self._user), self.user_file, self.explicit | checked.keys())
 
     def set_user(self, name: str, value: Any) -> None:
         """Change one value in the user layer (and the merged view); ``save`` persists it."""
-        checked = validate({name: value}, "settings")
+        checked = SCHEMA.validate({name: value}, "settings")
         self._user.update(checked)
         self._values.update(checked)
         self.explicit = self.explicit | checked.keys()
@@ -177,7 +112,7 @@ class Settings:
     def save(self) -> Path:
         import yaml
 
-        text = yaml.safe_dump(_unflatten(self._user), sort_keys=True, allow_unicode=True)
+        text = yaml.safe_dump(unflatten(self._user), sort_keys=True, allow_unicode=True)
         return atomic_write_text(self.user_file, text)
 
 
@@ -186,19 +121,19 @@ def load_settings(
 ) -> Settings:
     """Merge the packaged defaults, the user's file, the environment and ``overrides`` (flags)."""
     defaults_file = paths.resources_dir() / "defaults.yaml"
-    values = validate(_read_yaml(defaults_file), str(defaults_file))
-    missing = set(SCHEMA) - set(values)
+    values = SCHEMA.validate(_read_yaml(defaults_file), str(defaults_file))
+    missing = set(SCHEMA.keys) - set(values)
     if missing:
         raise ConfigError(f"{defaults_file}: packaged defaults lack {', '.join(sorted(missing))}")
 
     user_file = user_file or paths.settings_file()
-    user = validate(_read_yaml(user_file), str(user_file)) if user_file.exists() else {}
+    user = SCHEMA.validate(_read_yaml(user_file), str(user_file)) if user_file.exists() else {}
     values.update(user)
 
     env: dict[str, Any] = {}
     for var, name in ENV_OVERRIDES.items():
         if os.environ.get(var):
-            env.update(validate({name: os.environ[var]}, f"environment variable {var}"))
+            env.update(SCHEMA.validate({name: os.environ[var]}, f"environment variable {var}"))
     values.update(env)
 
     settings = Settings(values, user, user_file, user.keys() | env.keys())

@@ -12,12 +12,13 @@ saved beside the adapter (``train_config.json``), which is also what ``--resume`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from signdesk.errors import ConfigError
+from signdesk.schema import Key, Schema, choice, int_at_least
 
 CONFIG_FILE = "train_config.json"
 DATASET_CONFIG = "train.yaml"  # a dataset's own recommended settings, used when no --config is given
@@ -63,70 +64,41 @@ class TrainConfig:
         return asdict(self)
 
     def with_overrides(self, flat: Mapping[str, Any], source: str = "command line") -> TrainConfig:
-        values = _flatten(self.to_dict())
-        values.update(validate({k: v for k, v in flat.items() if v is not None}, source))
+        values = SCHEMA.flatten(self.to_dict())
+        values.update(SCHEMA.validate({k: v for k, v in flat.items() if v is not None}, source))
         return _build(values)
 
 
-def _check(kind: type | tuple[type, ...], allowed: str, test: Callable[[Any], bool] = lambda v: True):
-    return (kind, allowed, test)
-
-
-_INT_POS = _check(int, "an integer of 1 or more", lambda v: v >= 1)
-_INT_NONNEG = _check(int, "an integer of 0 or more", lambda v: v >= 0)
-SCHEMA: dict[str, tuple[Any, str, Callable[[Any], bool]]] = {
-    "frames": _check((int, type(None)), "an integer from 1 to 64, or null", lambda v: v is None or 1 <= v <= 64),
-    "epochs": _check((int, float), "a number above 0", lambda v: v > 0),
+_INT_POS = int_at_least(1)
+_INT_NONNEG = int_at_least(0)
+SCHEMA = Schema({
+    "frames": Key(int, "an integer from 1 to 64, or null", lambda v: 1 <= v <= 64, nullable=True),
+    "epochs": Key((int, float), "a number above 0", lambda v: v > 0),
     "max_steps": _INT_NONNEG,
     "batch_size": _INT_POS,
     "grad_accum": _INT_POS,
-    "learning_rate": _check((int, float), "a number above 0 and below 1", lambda v: 0 < v < 1),
-    "lr_scheduler": _check(str, " | ".join(SCHEDULERS), lambda v: v in SCHEDULERS),
-    "warmup_ratio": _check((int, float), "a number from 0 to 0.5", lambda v: 0 <= v <= 0.5),
-    "weight_decay": _check((int, float), "a number from 0 to 1", lambda v: 0 <= v <= 1),
-    "max_grad_norm": _check((int, float), "a number of 0 or more (0 = no clipping)", lambda v: v >= 0),
+    "learning_rate": Key((int, float), "a number above 0 and below 1", lambda v: 0 < v < 1),
+    "lr_scheduler": choice(*SCHEDULERS),
+    "warmup_ratio": Key((int, float), "a number from 0 to 0.5", lambda v: 0 <= v <= 0.5),
+    "weight_decay": Key((int, float), "a number from 0 to 1", lambda v: 0 <= v <= 1),
+    "max_grad_norm": Key((int, float), "a number of 0 or more (0 = no clipping)", lambda v: v >= 0),
     "lora.rank": _INT_POS,
     "lora.alpha": _INT_POS,
-    "lora.dropout": _check((int, float), "a number from 0 to 0.9", lambda v: 0 <= v <= 0.9),
-    "lora.target_modules": _check(
+    "lora.dropout": Key((int, float), "a number from 0 to 0.9", lambda v: 0 <= v <= 0.9),
+    "lora.target_modules": Key(
         (list, str), "a list of module names (q_proj, ...) or one regular expression",
         lambda v: bool(v) and (isinstance(v, str) or all(isinstance(x, str) and x for x in v)),
     ),
-    "quantize": _check(str, "none | 4bit", lambda v: v in ("none", "4bit")),
-    "gradient_checkpointing": _check((bool, str), "true, false or auto", lambda v: v in (True, False, "auto")),
-    "jitter": _check((int, float), "a number from 0 to 0.4", lambda v: 0 <= v <= 0.4),
+    "quantize": choice("none", "4bit"),
+    "gradient_checkpointing": Key((bool, str), "true, false or auto", lambda v: v in (True, False, "auto")),
+    "jitter": Key((int, float), "a number from 0 to 0.4", lambda v: 0 <= v <= 0.4),
     "early_stopping_patience": _INT_NONNEG,
     "max_eval_clips": _INT_NONNEG,
     "save_total_limit": _INT_POS,
     "logging_steps": _INT_POS,
     "dataloader_workers": _INT_NONNEG,
     "seed": _INT_NONNEG,
-}
-
-
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def validate(flat: Mapping[str, Any], source: str) -> dict[str, Any]:
-    checked: dict[str, Any] = {}
-    for name, value in flat.items():
-        if name not in SCHEMA:
-            raise ConfigError(f"{source}: unknown training setting '{name}' (known: {', '.join(SCHEMA)})")
-        kinds, allowed, test = SCHEMA[name]
-        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-        wrong_bool = isinstance(value, bool) and bool not in kinds
-        if not isinstance(value, kinds) or wrong_bool or not test(value):
-            raise ConfigError(f"{source}: training setting '{name}' must be {allowed} (got {value!r})")
-        checked[name] = float(value) if float in kinds and isinstance(value, int) and not wrong_bool else value
-    return checked
+}, noun="training setting", known="known", sort_known=False, ints_as_floats=True)
 
 
 def _build(flat: Mapping[str, Any]) -> TrainConfig:
@@ -137,7 +109,7 @@ def _build(flat: Mapping[str, Any]) -> TrainConfig:
 
 
 def from_dict(data: Mapping[str, Any], source: str) -> TrainConfig:
-    return _build({**_flatten(TrainConfig().to_dict()), **validate(_flatten(data), source)})
+    return _build({**SCHEMA.flatten(TrainConfig().to_dict()), **SCHEMA.validate(SCHEMA.flatten(data), source)})
 
 
 def settings_file(config: str | Path | None, dataset: str | Path) -> tuple[Path | None, str]:

@@ -113,3 +113,12 @@ def test_a_chosen_value_is_told_from_a_default_in_every_layer(monkeypatch):
     assert later.is_explicit("mode") and later.is_explicit("glossary") and not later.is_explicit("device")
     later.set_user("device", "cpu")
     assert later.is_explicit("device") and not settings.is_explicit("device")
+
+
+def test_an_unknown_setting_lists_the_known_ones_sorted_and_numbers_keep_their_type():
+    from signdesk.config import SCHEMA
+
+    with pytest.raises(ConfigError, match=r"^flags: unknown setting .x. \(known settings: cpu_arithmetic, device, "):
+        SCHEMA.validate({"x": 1}, "flags")
+    assert type(SCHEMA.validate({"live.threshold": 1}, "flags")["live.threshold"]) is int
+    assert SCHEMA.validate({"model.adapter": None}, "flags") == {"model.adapter": None}

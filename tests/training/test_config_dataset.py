@@ -42,6 +42,17 @@ def test_bad_config_files_name_the_problem(tmp_path, text, message):
         load_config(path)
 
 
+def test_an_unknown_training_setting_lists_the_known_ones_in_order_and_ints_become_floats():
+    from signdesk.training.config import SCHEMA
+
+    with pytest.raises(ConfigError, match=r"^f: unknown training setting 'x' \(known: frames, epochs, max_steps, "):
+        SCHEMA.validate({"x": 1}, "f")
+    checked = SCHEMA.validate({"epochs": 3, "batch_size": 2, "frames": None}, "f")
+    assert checked == {"epochs": 3.0, "batch_size": 2, "frames": None} and type(checked["epochs"]) is float
+    with pytest.raises(ConfigError, match="'frames' must be an integer from 1 to 64, or null"):
+        SCHEMA.validate({"frames": True}, "f")
+
+
 def test_synthetic_dataset_is_the_data_pipelines_format(small_dataset):
     from signdesk.data.manifest import read_dataset
 
