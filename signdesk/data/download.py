@@ -34,7 +34,7 @@ from typing import Any
 from signdesk import paths
 from signdesk.atomicio import atomic_write_json
 from signdesk.data import urls
-from signdesk.data.events import Emit, Stopped, StopToken, no_events
+from signdesk.data.events import Emit, no_events
 from signdesk.data.fetch import USER_AGENT, FetchError, build_opener, fetch_to_file
 from signdesk.data.index import Instance
 from signdesk.data.manifest import DOWNLOAD_SUMMARY, STATUSES, DownloadRow, ManifestJournal
@@ -48,6 +48,7 @@ from signdesk.data.validate import (
     suffix_for,
     validate_clip,
 )
+from signdesk.jobs.events import StopFlag, Stopped
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,8 @@ class DownloadOptions:
 
 
 @dataclass
-class Job:
-    """One source to fetch and the instances it serves."""
+class DownloadTask:
+    """One source to fetch and the instances it serves (one unit of a download run, not a background job)."""
 
     key: str
     kind: str  # http | youtube
@@ -153,8 +154,8 @@ class HostScheduler:
     ``None`` means no work is left, or a stop was requested.
     """
 
-    def __init__(self, jobs: Iterable[Job], per_host: int, delay: float, stop: StopToken) -> None:
-        self._queues: dict[str, deque[Job]] = {}
+    def __init__(self, jobs: Iterable[DownloadTask], per_host: int, delay: float, stop: StopFlag) -> None:
+        self._queues: dict[str, deque[DownloadTask]] = {}
         for job in jobs:
             self._queues.setdefault(job.group, deque()).append(job)
         self._active: Counter[str] = Counter()
@@ -165,7 +166,7 @@ class HostScheduler:
         self._cond = threading.Condition()
         self._turn = 0
 
-    def next_job(self) -> Job | None:
+    def next_job(self) -> DownloadTask | None:
         with self._cond:
             while True:
                 if self._stop.is_set():
@@ -191,7 +192,7 @@ class HostScheduler:
                 # Nothing can start now: wake on a finished job, a host's delay, or (twice a second) a stop.
                 self._cond.wait(min(wait, 0.5) if wait is not None else 0.5)
 
-    def done(self, job: Job) -> None:
+    def done(self, job: DownloadTask) -> None:
         with self._cond:
             self._active[job.group] -= 1
             self._cond.notify_all()
@@ -206,9 +207,9 @@ def _now() -> str:
 
 
 def plan_jobs(instances: list[Instance], previous: dict[str, DownloadRow], options: DownloadOptions
-              ) -> tuple[list[Job], list[DownloadRow], list[DownloadRow]]:
+              ) -> tuple[list[DownloadTask], list[DownloadRow], list[DownloadRow]]:
     """Split instances into jobs to run, rows already done (skipped), and rows decided without a request."""
-    jobs: dict[str, Job] = {}
+    jobs: dict[str, DownloadTask] = {}
     done: list[DownloadRow] = []
     decided: list[DownloadRow] = []
     for inst in instances:
@@ -235,7 +236,7 @@ def plan_jobs(instances: list[Instance], previous: dict[str, DownloadRow], optio
             key, kind = urls.url_key(inst.url), "http"
         job = jobs.get(key)
         if job is None:
-            jobs[key] = Job(key, kind, inst.url, host, [inst])
+            jobs[key] = DownloadTask(key, kind, inst.url, host, [inst])
         else:
             job.instances.append(inst)
     return list(jobs.values()), done, decided
@@ -266,11 +267,11 @@ def _row(inst: Instance, status: str, reason: str = "", *, kind: str = "http", a
 class Downloader:
     """Runs the planned jobs on a worker pool; see the module docstring for the guarantees."""
 
-    def __init__(self, options: DownloadOptions, *, emit: Emit = no_events, stop: StopToken | None = None,
+    def __init__(self, options: DownloadOptions, *, emit: Emit = no_events, stop: StopFlag | None = None,
                  on_row: Callable[[DownloadRow], None] | None = None) -> None:
         self.options = options
         self.emit = emit
-        self.stop = stop or StopToken()
+        self.stop = stop or StopFlag()
         self.on_row = on_row
         self.out = options.out
         self.partial = self.out / PARTIAL_DIR
@@ -385,7 +386,7 @@ class Downloader:
                    "host": row.host, "network": network})
 
     # -------------------------------------------------------------------------------- one job
-    def _run_job(self, job: Job) -> None:
+    def _run_job(self, job: DownloadTask) -> None:
         remaining = [inst for inst in job.instances if not self._adopt_existing(inst, job.kind)]
         if not remaining:
             return
@@ -438,7 +439,7 @@ class Downloader:
                 if self.stop.wait(delay):
                     raise Stopped() from None
 
-    def _host_result(self, job: Job, error: FetchError | None) -> None:
+    def _host_result(self, job: DownloadTask, error: FetchError | None) -> None:
         """Count failed jobs in a row per host; only errors (not a dead link) say the host is in trouble."""
         with self._lock:
             if error is None or error.status != "error":
@@ -448,7 +449,7 @@ class Downloader:
                 self._host_last_error[job.group] = error.reason
                 self._host_last_network[job.group] = error.network
 
-    def _run_http(self, job: Job, remaining: list[Instance]) -> None:
+    def _run_http(self, job: DownloadTask, remaining: list[Instance]) -> None:
         opts = self.options
         tmp = self.partial / f"{remaining[0].video_id}.part"
 
@@ -495,7 +496,7 @@ class Downloader:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _run_youtube(self, job: Job, remaining: list[Instance]) -> None:
+    def _run_youtube(self, job: DownloadTask, remaining: list[Instance]) -> None:
         from signdesk.data.trim import TrimRange, trim_ranges
         from signdesk.data.youtube import download_source
 
@@ -654,6 +655,6 @@ def format_summary(report: DownloadReport) -> str:
 
 
 def download(instances: list[Instance], options: DownloadOptions, *, emit: Emit = no_events,
-             stop: StopToken | None = None) -> DownloadReport:
+             stop: StopFlag | None = None) -> DownloadReport:
     """Download, validate and trim ``instances`` into ``options.out``; see ``Downloader``."""
     return Downloader(options, emit=emit, stop=stop).run(instances)

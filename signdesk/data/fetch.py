@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from signdesk.data.events import Stopped
 from signdesk.data.urls import url_problem
+from signdesk.jobs.events import Stopped
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHUNK = 64 * 1024

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from signdesk.data.events import Stopped
 from signdesk.data.fetch import USER_AGENT, build_opener, error_for_exception
 from signdesk.data.urls import url_problem
 from signdesk.errors import SignDeskError
+from signdesk.jobs.events import Stopped
 
 WLASL_INDEX_URL = "https://raw.githubusercontent.com/dxli94/WLASL/master/start_kit/WLASL_v0.3.json"
 INDEX_NAME = "WLASL_v0.3.json"
@@ -28,7 +28,7 @@ CHUNK = 64 * 1024
 MAX_BYTES = 64 << 20  # the real index is ~12 MB; anything far larger is not it
 
 #: ``progress(done_bytes, total_bytes or None)``, called at most once per chunk.
-Progress = Callable[[int, int | None], None]
+ByteProgress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 
 
 class IndexDownloadError(SignDeskError):
@@ -44,7 +44,7 @@ class IndexDownload:
 
 
 def download_index(dest: str | os.PathLike[str], url: str = WLASL_INDEX_URL, *, timeout: float = 30.0,
-                   progress: Progress | None = None, should_stop: Callable[[], bool] = lambda: False,
+                   progress: ByteProgress | None = None, should_stop: Callable[[], bool] = lambda: False,
                    opener: urllib.request.OpenerDirector | None = None) -> IndexDownload:
     """Stream ``url`` to ``dest`` atomically. Raises ``IndexDownloadError``, or ``Stopped`` when asked to stop."""
     problem = url_problem(url)

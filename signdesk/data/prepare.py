@@ -29,7 +29,7 @@ from typing import Any
 from signdesk import __version__
 from signdesk.atomicio import atomic_write_json, atomic_write_jsonl
 from signdesk.data import urls
-from signdesk.data.events import Emit, Stopped, no_events
+from signdesk.data.events import Emit, no_events
 from signdesk.data.glossary import Glossary
 from signdesk.data.index import Instance, WlaslIndex
 from signdesk.data.manifest import (
@@ -43,6 +43,7 @@ from signdesk.data.manifest import (
 from signdesk.data.split import Ratios, SplitItem, assign_splits
 from signdesk.data.validate import MIN_FRAMES, InvalidVideo, clip_files, validate_clip
 from signdesk.errors import SignDeskError
+from signdesk.jobs.events import Stopped
 
 DROPPED_FILE = "dropped.jsonl"
 _SPLIT_RANK = {"test": 0, "val": 1, "train": 2}

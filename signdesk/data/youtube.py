@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from signdesk.data.events import Stopped
 from signdesk.data.fetch import FetchError
+from signdesk.jobs.events import Stopped
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from signdesk.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, float | None, str], None]  # (stage, fraction 0..1 or None, message)
+ModelProgress = Callable[[str, float | None, str], None]  # (stage, fraction 0..1 or None, message)
 
 # Safetensors weights and the processor/tokenizer files only: never pickled weights, never code.
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "*.tiktoken", "*.md"]
@@ -27,7 +27,7 @@ def looks_like_path(model_id: str) -> bool:
     return Path(model_id).expanduser().is_absolute() or model_id.startswith((".", "~")) or "\\" in model_id
 
 
-def _tqdm_reporting(progress: Progress | None, label: str, expected_bytes: int | None = None):
+def _tqdm_reporting(progress: ModelProgress | None, label: str, expected_bytes: int | None = None):
     """A tqdm class that also reports byte progress to ``progress`` (the GUI's progress bar).
 
     ``snapshot_download`` builds several bars from this class (files done, bytes received, bytes
@@ -102,7 +102,7 @@ def offline_variable() -> str | None:
     return "HF_HUB_OFFLINE"
 
 
-def download_model(model_id: str, revision: str = "main", progress: Progress | None = None) -> Path:
+def download_model(model_id: str, revision: str = "main", progress: ModelProgress | None = None) -> Path:
     """Download ``model_id`` into SignDesk's model cache; an interrupted download resumes next time."""
     if is_local_folder(model_id):
         return Path(model_id).expanduser()
@@ -145,7 +145,7 @@ def download_model(model_id: str, revision: str = "main", progress: Progress | N
 
 
 def resolve_model(model_id: str, revision: str = "main", *, allow_download: bool = False,
-                  progress: Progress | None = None) -> Path:
+                  progress: ModelProgress | None = None) -> Path:
     """A local folder for ``model_id``: as given, from the cache, or (if allowed) freshly downloaded."""
     folder = local_model_path(model_id, revision)
     if folder is not None:

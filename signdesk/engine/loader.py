@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from signdesk.engine.download import Progress, is_local_folder, looks_like_path, resolve_model
+from signdesk.engine.download import ModelProgress, is_local_folder, looks_like_path, resolve_model
 from signdesk.errors import DeviceError, ModelError
 from signdesk.hardware import (
     CpuArithmetic,
@@ -127,7 +127,7 @@ def load_model(
     quantize: str = "none",
     cpu_arithmetic: str = "float32",
     allow_download: bool = False,
-    progress: Progress | None = None,
+    progress: ModelProgress | None = None,
 ) -> LoadedModel:
     """Resolve, then load model and processor; every failure is a one-line ``ModelError``/``DeviceError``.
 
@@ -190,7 +190,7 @@ def load_model(
     )
 
 
-def open_interpreter(settings: Any, progress: Progress | None = None, allow_download: bool = False):
+def open_interpreter(settings: Any, progress: ModelProgress | None = None, allow_download: bool = False):
     """Load the model, adapter and glossary named by ``settings`` into a ready ``Interpreter``.
 
     With an adapter, the base model and glossary nobody chose come from the adapter's metadata

@@ -199,7 +199,7 @@ class JobCallback(TrainerCallback):
 
     # ----------------------------------------------------------------------------- stop file
     def _stop_requested(self, args: Any) -> bool:
-        wanted = self.stop.requested()
+        wanted = self.stop.is_set()
         try:
             import torch.distributed as dist
 

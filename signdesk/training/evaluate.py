@@ -21,18 +21,15 @@ import numpy as np
 
 from signdesk.atomicio import atomic_write_bytes, atomic_write_json, atomic_write_text
 from signdesk.data.manifest import ClipRow
+from signdesk.jobs.events import Stopped
 from signdesk.video.decode import read_clip
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+ScoreProgress = Callable[[int, int], None]  # (clips scored, clips)
 
 
-class Stopped(Exception):
-    """The stop file appeared between clips."""
-
-
-def score_rows(interpreter: Any, rows: Sequence[ClipRow], *, progress: Progress | None = None,
+def score_rows(interpreter: Any, rows: Sequence[ClipRow], *, progress: ScoreProgress | None = None,
                should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Log-likelihood of every glossary word for every clip: shape (clips, glossary)."""
     words = interpreter.glossary or []
@@ -332,7 +329,7 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
                 def progress(done: int, total: int, name: str = name) -> None:
                     events.emit("progress", model=name, done=done, total=total)
 
-                scores[name] = score_rows(interpreter, rows, progress=progress, should_stop=stop.requested)
+                scores[name] = score_rows(interpreter, rows, progress=progress, should_stop=stop.is_set)
                 results[name] = summarize(scores[name], labels, data.glosses, answer_lengths=lengths)
     except Stopped:
         events.emit("stopped", exit_code=EXIT_STOPPED)

@@ -25,6 +25,7 @@ from signdesk import paths
 from signdesk.atomicio import atomic_write_json
 from signdesk.engine.adapters import ADAPTER_FILES
 from signdesk.hardware import TRAIN_DEVICE_CHOICES as DEVICES
+from signdesk.training.config import DEFAULT_TARGETS, TrainConfig
 from signdesk.training.metadata import CHECKPOINT_MARK
 
 STATE_VERSION = 1
@@ -44,8 +45,9 @@ PACKAGED_GLOSSARY = "core-320"
 PRESET_GLOSSARIES = ("WLASL100", "WLASL300")
 
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
-MLP = ["gate_proj", "up_proj", "down_proj"]
-TARGETS = {"attention": ATTENTION, "attention+mlp": ATTENTION + MLP}
+TARGETS = {"attention": ATTENTION, "attention+mlp": list(DEFAULT_TARGETS)}  # attention+mlp: train's default
+DEFAULT_FRAMES = 8  # the packaged settings' ``frames`` (TrainConfig leaves frames to the settings)
+_TRAIN = TrainConfig()  # the fine-tune page starts from ``signdesk train``'s own defaults, not a copy of them
 
 
 # ------------------------------------------------------------------------------------------- presets
@@ -53,17 +55,17 @@ TARGETS = {"attention": ATTENTION, "attention+mlp": ATTENTION + MLP}
 class TrainSettings:
     """The fine-tune page's settings; ``to_config`` is the ``--config`` file for ``signdesk train``."""
 
-    epochs: float = 3.0
-    max_steps: int = 0  # > 0: stop after this many optimizer steps (overrides epochs)
-    learning_rate: float = 2e-4
-    batch_size: int = 4
-    grad_accum: int = 4
-    rank: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
+    epochs: float = _TRAIN.epochs
+    max_steps: int = _TRAIN.max_steps  # > 0: stop after this many optimizer steps (overrides epochs)
+    learning_rate: float = _TRAIN.learning_rate
+    batch_size: int = _TRAIN.batch_size
+    grad_accum: int = _TRAIN.grad_accum
+    rank: int = _TRAIN.lora.rank
+    alpha: int = _TRAIN.lora.alpha
+    dropout: float = _TRAIN.lora.dropout
     targets: str = "attention+mlp"  # a key of TARGETS
-    early_stopping: int = 3  # evaluations without a better val top-1 before stopping; 0 = never
-    frames: int = 8  # frames per clip; live use samples the same number
+    early_stopping: int = _TRAIN.early_stopping_patience  # evaluations without a better val top-1; 0 = never
+    frames: int = DEFAULT_FRAMES  # frames per clip; live use samples the same number
 
     def to_config(self, quantize: str = "none") -> dict[str, Any]:
         return {
@@ -121,7 +123,7 @@ class WizardState:
     preset: str = "standard"
     train: TrainSettings = field(default_factory=TrainSettings)
     device: str = "auto"
-    quantize: str = "none"
+    quantize: str = _TRAIN.quantize
     adapter_dir: str = ""
     train_runs: list[str] = field(default_factory=list)  # job folders of the adapter's runs (a resume adds one)
     # 6 evaluate
@@ -292,12 +294,12 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def train_history(job_folders: list[str]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """(step, loss) and (step, val top-1) points of earlier training jobs, from their events (for the chart)."""
-    from signdesk.jobs.events import read_events
+    from signdesk.jobs.events import EventTail
 
     losses: list[tuple[float, float]] = []
     accuracies: list[tuple[float, float]] = []
     for folder in job_folders:
-        for event in read_events(Path(folder) / "events.jsonl")[0]:
+        for event in EventTail(Path(folder) / "events.jsonl").read():
             if event.get("event") == "step" and isinstance(event.get("loss"), int | float):
                 losses.append((float(event["step"]), float(event["loss"])))
             elif event.get("event") == "eval" and isinstance(event.get("top1"), int | float):

@@ -1,21 +1,21 @@
 """Follow a background job from the GUI thread without ever blocking it.
 
-A ``QTimer`` polls the job folder about five times a second. Each tick reads only the bytes added
-since the last one, and at most a fixed amount of them (``EVENT_CHUNK``, ``LOG_CHUNK``), so even a
-long training run replayed after a restart is taken in bounded steps; the process is never waited
-on (its state comes from ``Job.state()``, which polls the pid or reads ``result.json``).
+A ``QTimer`` polls the job folder about five times a second. Each tick reads (through the Qt-free
+``EventTail`` and ``LogTail`` of ``signdesk.jobs.events``) only the bytes added since the last one,
+and at most a fixed amount of them (``EVENT_CHUNK``, ``LOG_CHUNK``), so even a long training run
+replayed after a restart is taken in bounded steps; the process is never waited on (its state comes
+from ``Job.state()``, which polls the pid or reads ``result.json``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from signdesk.errors import SignDeskError
+from signdesk.jobs.events import EventTail, LogTail, file_size
 from signdesk.jobs.runner import LOST, RUNNING, JobState
 
 if TYPE_CHECKING:
@@ -41,9 +41,9 @@ class JobWatcher(QObject):
                  interval_ms: int = POLL_MS) -> None:
         super().__init__(parent)
         self.job = job
-        self._event_offset = 0 if replay_events else _size(job.events_file)
-        self._log_offset = max(0, _size(job.log_file) - LOG_REPLAY)
-        self._skip_partial_line = self._log_offset > 0
+        self._events = EventTail(job.events_file, 0 if replay_events else file_size(job.events_file),
+                                 limit=EVENT_CHUNK)
+        self._log = LogTail(job.log_file, limit=LOG_CHUNK, replay=LOG_REPLAY)
         self._done = False
         self.max_tick_ms = 0.0  # the slowest tick so far (for measurements)
         self._timer = QTimer(self)
@@ -73,60 +73,13 @@ class JobWatcher(QObject):
             self.stop()
             self.ended.emit(JobState(LOST, None, str(exc)))
             return
-        events, more_events = self._read_events()
-        text, more_log = self._read_log()
+        events, text = self._events.read(), self._log.read()
         if events:
             self.events_read.emit(events)
         if text:
             self.log_read.emit(text)
-        if state.status != RUNNING and not (more_events or more_log) and not self._done:
+        if state.status != RUNNING and not (self._events.more or self._log.more) and not self._done:
             self._done = True
             self._timer.stop()
             self.ended.emit(state)
         self.max_tick_ms = max(self.max_tick_ms, (time.perf_counter() - started) * 1000)
-
-    def _read_events(self) -> tuple[list[dict[str, Any]], bool]:
-        data = _read(self.job.events_file, self._event_offset, EVENT_CHUNK)
-        end = data.rfind(b"\n") + 1  # only complete lines; a partial last line is read next time
-        if end == 0 and len(data) == EVENT_CHUNK:  # one absurdly long line: skip it rather than stall
-            self._event_offset += len(data)
-            return [], True
-        events = []
-        for raw in data[:end].splitlines():
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue  # a torn line from a killed writer
-            if isinstance(event, dict):
-                events.append(event)
-        self._event_offset += end
-        return events, len(data) == EVENT_CHUNK
-
-    def _read_log(self) -> tuple[str, bool]:
-        data = _read(self.job.log_file, self._log_offset, LOG_CHUNK)
-        full = len(data) == LOG_CHUNK
-        if full:  # cut at a line end so that no character is split between two reads
-            cut = data.rfind(b"\n") + 1
-            data = data[:cut] if cut else data
-        self._log_offset += len(data)
-        if self._skip_partial_line and data:
-            self._skip_partial_line = False
-            first = data.find(b"\n")
-            data = data[first + 1 :] if first >= 0 else b""
-        return data.decode("utf-8", "replace"), full
-
-
-def _size(path: os.PathLike[str]) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
-def _read(path: os.PathLike[str], offset: int, limit: int) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            return handle.read(limit)
-    except OSError:
-        return b""

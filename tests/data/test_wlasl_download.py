@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from signdesk.data.download import Downloader, HostScheduler, Job, download, format_summary
-from signdesk.data.events import StopToken
+from signdesk.data.download import Downloader, DownloadTask, HostScheduler, download, format_summary
 from signdesk.data.loopback import JUNK_114, Route
 from signdesk.data.manifest import read_download_manifest
 from signdesk.data.validate import validate_clip
+from signdesk.jobs.events import StopFlag
 
 
 def serve(server, routes: dict[str, Route]) -> dict[str, str]:
@@ -218,7 +218,7 @@ def test_a_stop_file_stops_cleanly_and_the_next_run_finishes(wl, server, clips, 
 
     events: list[dict] = []
     report = Downloader(wl.fast_options(out, workers=1), emit=lambda e: (events.append(e), emit(e)),
-                        stop=StopToken(stop_file)).run(index.instances)
+                        stop=StopFlag(stop_file)).run(index.instances)
     assert report.stopped and 3 <= 10 - report.not_done < 10
     assert events[-1]["event"] == "stopped" and "stop file" in events[-1]["reason"]
     rows = _folder_is_consistent(out)
@@ -236,7 +236,7 @@ def test_ctrl_c_stops_cleanly(wl, server, clips, tmp_path):
     urls = [server.add(f"/{n}.mp4", Route(body=clips["b"] + bytes([n]))) for n in range(8)]
     index = wl.make_index({"book": [wl.instance(f"{n:05d}", url) for n, url in enumerate(urls)]})
     interrupted = threading.Event()
-    stop = StopToken()
+    stop = StopFlag()
 
     def emit(event: dict) -> None:
         if event["event"] == "progress" and not interrupted.is_set():
@@ -276,14 +276,14 @@ def test_one_host_never_gets_more_than_per_host_requests_at_once(wl, server, cli
     assert len(wl.manifest_rows(tmp_path)) == 8
 
 
-def _job(n: int, host: str) -> Job:
-    return Job(f"{host}/{n}", "http", f"http://{host}/{n}", host, [])
+def _job(n: int, host: str) -> DownloadTask:
+    return DownloadTask(f"{host}/{n}", "http", f"http://{host}/{n}", host, [])
 
 
 @pytest.mark.parametrize("per_host", [1, 2])
 def test_the_scheduler_keeps_hosts_within_their_limit_and_others_busy(per_host):
     jobs = [_job(n, "a.example") for n in range(6)] + [_job(n, "b.example") for n in range(6)]
-    scheduler = HostScheduler(jobs, per_host=per_host, delay=0.0, stop=StopToken())
+    scheduler = HostScheduler(jobs, per_host=per_host, delay=0.0, stop=StopFlag())
     lock = threading.Condition()
     active = {"a.example": 0, "b.example": 0}
     peak = {"a.example": 0, "b.example": 0}
@@ -309,7 +309,7 @@ def test_the_scheduler_keeps_hosts_within_their_limit_and_others_busy(per_host):
 
 def test_the_scheduler_spaces_job_starts_on_one_host():
     jobs = [_job(n, "a.example") for n in range(3)]
-    scheduler = HostScheduler(jobs, per_host=3, delay=0.05, stop=StopToken())
+    scheduler = HostScheduler(jobs, per_host=3, delay=0.05, stop=StopFlag())
     starts = []
     while (job := scheduler.next_job()) is not None:
         starts.append(time.monotonic())
@@ -319,7 +319,7 @@ def test_the_scheduler_spaces_job_starts_on_one_host():
 
 
 def test_a_stop_releases_workers_waiting_for_a_busy_host():
-    stop = StopToken()
+    stop = StopFlag()
     scheduler = HostScheduler([_job(n, "a.example") for n in range(3)], per_host=1, delay=0.0, stop=stop)
     first = scheduler.next_job()
     got: list = []

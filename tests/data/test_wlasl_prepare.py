@@ -9,12 +9,12 @@ import random
 import pytest
 
 from signdesk.data.download import download
-from signdesk.data.events import Stopped
 from signdesk.data.glossary import Glossary, check_glossary, resolve_glossary
 from signdesk.data.index import load_index
 from signdesk.data.loopback import JUNK_114, Route
 from signdesk.data.manifest import DownloadRow, ManifestJournal, read_dataset
 from signdesk.data.prepare import PrepareOptions, prepare_dataset
+from signdesk.jobs.events import Stopped
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 
 from signdesk.data import youtube
 from signdesk.data.download import download
-from signdesk.data.events import Stopped
 from signdesk.data.loopback import Route
+from signdesk.jobs.events import Stopped
 from signdesk.video.decode import probe_video, read_clip
 from signdesk.video.synth import read_frame_number
 
@@ -128,12 +128,12 @@ def test_a_missing_javascript_runtime_is_explained(monkeypatch, wl, tmp_path):
     assert youtube.js_runtime_status.__wrapped__() == ({"deno": {}}, None)
 
     # The download says so once, up front, when it has YouTube work to do (stopped before any request).
-    from signdesk.data.events import StopToken
+    from signdesk.jobs.events import StopFlag
 
     monkeypatch.setattr(youtube, "js_runtime_status", lambda: ({}, "no runtime: install Deno"))
     events: list[dict] = []
     index = wl.make_index({"book": [wl.instance("00001", "https://www.youtube.com/watch?v=AAAAAAAAAAA")]})
-    stop = StopToken()
+    stop = StopFlag()
     stop.set("test: no network")
     download(index.instances, wl.fast_options(tmp_path), emit=events.append, stop=stop)
     assert [e["message"] for e in events if e["event"] == "warning"] == ["no runtime: install Deno"]

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from signdesk.data.events import Stopped
 from signdesk.data.index_download import IndexDownloadError, download_index
 from signdesk.data.loopback import LoopbackServer, Route
+from signdesk.jobs.events import Stopped
 from signdesk.training.wizard_state import (
     CHECKPOINT_MARK,
     PRESETS,
@@ -82,6 +82,27 @@ def test_presets_and_the_written_config_are_valid_training_settings(tmp_path):
     config = load_config(write_train_config(state))
     assert config.lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
     assert (config.max_steps, config.quantize) == (5, "4bit")
+
+
+def test_the_fine_tune_defaults_are_signdesk_trains_own_and_need_no_heavy_import():
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    import yaml
+
+    from signdesk import paths
+    from signdesk.training.config import TrainConfig, from_dict
+
+    packaged = yaml.safe_load((paths.resources_dir() / "defaults.yaml").read_text(encoding="utf-8"))
+    # what the page writes before the user changes anything is exactly `signdesk train`'s defaults
+    # (frames: the settings' own, which is what train uses when a config leaves frames out)
+    assert from_dict(TrainSettings().to_config(), "wizard") == replace(TrainConfig(), frames=packaged["frames"])
+    assert PRESETS["standard"] == TrainSettings() and WizardState().quantize == TrainConfig().quantize
+    code = ("import sys, signdesk.training.wizard_state; "
+            "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr or out.stdout
 
 
 def test_adapter_folders_fresh_runs_and_resumable_runs(tmp_path, signdesk_home):

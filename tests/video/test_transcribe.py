@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from signdesk.errors import VideoError
-from signdesk.transcribe import Progress, SignResult, SignSpan, find_signs, transcribe_steps
+from signdesk.transcribe import SignResult, SignSpan, TranscribeProgress, find_signs, transcribe_steps
 from signdesk.video.synth import motion_frames, write_video
 
 FPS = 25.0
@@ -37,7 +37,7 @@ class FakeInterpreter:
 def test_find_signs_reports_progress_and_spans_with_times(signs_video):
     items = list(find_signs(signs_video))
     spans = [i for i in items if isinstance(i, SignSpan)]
-    assert any(isinstance(i, Progress) for i in items)
+    assert any(isinstance(i, TranscribeProgress) for i in items)
     assert len(spans) == 2
     assert spans[0].start_s == pytest.approx(0.7, abs=0.12) and spans[0].end_s == pytest.approx(2.0, abs=0.12)
     assert spans[1].start_s == pytest.approx(2.9, abs=0.12) and spans[1].end_s == pytest.approx(4.44, abs=0.12)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from signdesk.transcribe import Progress, SignResult, SignSpan, find_signs, is_still_image, transcribe_steps
+from signdesk.transcribe import SignResult, SignSpan, TranscribeProgress, find_signs, is_still_image, transcribe_steps
 from signdesk.video.synth import motion_frames, write_video
 
 
@@ -30,7 +30,7 @@ def test_an_image_is_one_sign_and_a_video_is_not_an_image(image, tmp_path):
     items = list(find_signs(image))
     spans = [i for i in items if isinstance(i, SignSpan)]
     assert spans == [SignSpan(0, 0, 0, 0.0, 1 / 25.0, None)]
-    assert isinstance(items[-1], Progress) and items[-1].fraction == 1.0
+    assert isinstance(items[-1], TranscribeProgress) and items[-1].fraction == 1.0
     video = write_video(tmp_path / "still.mp4", motion_frames("circle", 10), 25.0)
     assert is_still_image(image) and not is_still_image(video)  # judged by content: mp4 is segmented
 
