@@ -40,6 +40,7 @@ def run_train_bench(args: Any) -> dict[str, Any]:
     from signdesk.training.dataset import load_dataset
     from signdesk.training.finetune import TrainJob, build_trainer, choose_training_device
     from signdesk.training.synthetic import write_synthetic_dataset
+    from signdesk.training.trainer_args import checkpointing_enabled
 
     class StepTimes(TrainerCallback):
         def __init__(self) -> None:
@@ -93,7 +94,7 @@ def run_train_bench(args: Any) -> dict[str, Any]:
             "dtype": device.dtype,
             "detail": device.detail or platform.processor() or platform.machine(),
             "quantize": args.quantize,
-            "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
+            "gradient_checkpointing": checkpointing_enabled(trainer.args),
             "frames": args.frames,
             "profile": job.profile,
             "batch_size": args.batch_size,

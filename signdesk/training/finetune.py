@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from trl import SFTConfig, SFTTrainer
+from trl import SFTTrainer
 
 from signdesk import __version__
 from signdesk.atomicio import atomic_write_json
@@ -46,6 +46,7 @@ from signdesk.training.config import CONFIG_FILE, TrainConfig, from_dict, load_c
 from signdesk.training.dataset import SignDataset, load_dataset
 from signdesk.training.evaluate import score_rows, summarize
 from signdesk.training.metadata import build_metadata, save_adapter
+from signdesk.training.trainer_args import sft_config
 
 CHECKPOINTS = "checkpoints"
 LOG_FILE = "train.log"
@@ -271,45 +272,8 @@ def build_trainer(job: TrainJob, data: SignDataset, loaded: Any, run: RunLog, st
                       target_modules=lora_targets(cfg.lora.target_modules), bias="none", task_type="CAUSAL_LM")
     _, _, world = _dist()
     evaluate = bench_steps == 0
-    args = SFTConfig(
-        output_dir=str(job.out / CHECKPOINTS),
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=1,
-        gradient_accumulation_steps=cfg.grad_accum,
-        num_train_epochs=cfg.epochs,
-        max_steps=bench_steps or cfg.max_steps or -1,
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        optim="adamw_torch",
-        bf16=device.name == "cuda" and device.dtype == "bfloat16",
-        fp16=device.name == "cuda" and device.dtype == "float16",
-        use_cpu=device.name == "cpu",
-        activation_checkpointing=checkpointing,  # gradient checkpointing, under its transformers 5 name
-        activation_checkpointing_kwargs={"use_reentrant": False} if checkpointing else None,
-        eval_strategy="epoch" if evaluate else "no",
-        save_strategy="epoch" if evaluate else "no",
-        save_total_limit=cfg.save_total_limit,
-        load_best_model_at_end=evaluate,
-        metric_for_best_model=SELECTION_METRIC if evaluate else None,
-        greater_is_better=True,
-        logging_strategy="steps",
-        logging_steps=cfg.logging_steps,
-        logging_first_step=True,
-        report_to="none",
-        disable_tqdm=True,
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        dataloader_num_workers=cfg.dataloader_workers,
-        dataloader_pin_memory=device.name == "cuda",
-        remove_unused_columns=False,
-        dataset_kwargs={"skip_prepare_dataset": True},
-        max_length=None,
-        packing=False,
-        ddp_find_unused_parameters=False,
-    )
+    args = sft_config(cfg, device, output_dir=job.out / CHECKPOINTS, max_steps=bench_steps or cfg.max_steps or -1,
+                      evaluate=evaluate, checkpointing=checkpointing, selection_metric=SELECTION_METRIC)
     pixel_dtype = device.torch_dtype()
     job.resolve_profile(device.name)
     spec = resolve_profile(job.profile, device.name)
@@ -385,7 +349,7 @@ def _ctrl_c_stops(stop: StopFlag):
     previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum, frame):
-        if stop.requested():
+        if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
 
