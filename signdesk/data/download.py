@@ -363,6 +363,12 @@ class Downloader:
         with self._lock:
             return inst.video_id in self._recorded
 
+    def _record_all(self, instances: list[Instance], status: str, reason: str, *, network: bool = False,
+                    **row: Any) -> None:
+        """The same verdict for every instance a source serves (one URL can serve several)."""
+        for inst in instances:
+            self._record(_row(inst, status, reason, **row), network=network)
+
     def _record(self, row: DownloadRow, *, network: bool = False, tried: bool = True) -> None:
         """Journal one finished instance. ``network``: it failed without any server answering;
         ``tried``: it needed a job (a URL refused on sight tells nothing about the connection)."""
@@ -396,8 +402,7 @@ class Downloader:
         if failures >= self.options.give_up_after > 0:
             # A dead or blocking host: do not spend retries and timeouts on each of its links.
             reason = f"not tried: {job.host} failed {failures} times in a row (last: {last}); run again later"
-            for inst in remaining:
-                self._record(_row(inst, "error", reason, kind=job.kind), network=network)
+            self._record_all(remaining, "error", reason, kind=job.kind, network=network)
             return
         if job.kind == "youtube":
             self._run_youtube(job, remaining)
@@ -468,16 +473,14 @@ class Downloader:
                 _, attempts = self._retrying(fetch, job.url)
             except FetchError as exc:
                 self._host_result(job, exc)
-                for inst in remaining:
-                    self._record(_row(inst, exc.status, exc.reason, attempts=getattr(exc, "attempts", 1)),
+                self._record_all(remaining, exc.status, exc.reason, attempts=getattr(exc, "attempts", 1),
                                  network=exc.network)
                 return
             self._host_result(job, None)
             try:
                 info = validate_clip(tmp, min_frames=1, min_bytes=opts.min_bytes)
             except InvalidVideo as exc:
-                for inst in remaining:
-                    self._record(_row(inst, exc.status, exc.reason, attempts=attempts))
+                self._record_all(remaining, exc.status, exc.reason, attempts=attempts)
                 return
             suffix = suffix_for(info.container)
             for pos, inst in enumerate(remaining):
@@ -506,8 +509,7 @@ class Downloader:
         source, attempts = self._existing_raw(stem, problems), 0
         if source is None and opts.offline:
             if problems:  # the whole video is there but unusable: say so, do not count it as "left"
-                for inst in remaining:
-                    self._record(_row(inst, "invalid", problems[0], kind="youtube"))
+                self._record_all(remaining, "invalid", problems[0], kind="youtube")
             return  # no whole video to cut: left for a later download
         if source is None:
             try:
@@ -519,9 +521,8 @@ class Downloader:
                 if exc.status != "error" and self._own_raw:  # final verdict: no resume needed
                     for leftover in self.raw.glob(f"{stem}.*"):
                         leftover.unlink(missing_ok=True)
-                for inst in remaining:
-                    self._record(_row(inst, exc.status, exc.reason, kind="youtube",
-                                      attempts=getattr(exc, "attempts", 1)), network=exc.network)
+                self._record_all(remaining, exc.status, exc.reason, kind="youtube",
+                                 attempts=getattr(exc, "attempts", 1), network=exc.network)
                 return
             self._host_result(job, None)
         try:
@@ -529,9 +530,8 @@ class Downloader:
         except InvalidVideo as exc:
             if self._own_raw:
                 source.unlink(missing_ok=True)
-            for inst in remaining:
-                self._record(_row(inst, exc.status, f"downloaded video: {exc.reason}", kind="youtube",
-                                  attempts=attempts))
+            self._record_all(remaining, exc.status, f"downloaded video: {exc.reason}", kind="youtube",
+                             attempts=attempts)
             return
         whole = [i for i in remaining if i.whole_video]
         cut = [i for i in remaining if not i.whole_video]

@@ -18,7 +18,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -144,6 +144,30 @@ def error_for_exception(exc: BaseException) -> FetchError:
     return FetchError("error", f"{type(reason).__name__}: {reason}", transient=True)
 
 
+def content_type(response: http.client.HTTPResponse) -> str:
+    """The response's media type, lower case, without parameters (``text/html; charset=...`` → ``text/html``)."""
+    return (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+def content_length(response: http.client.HTTPResponse) -> int | None:
+    header = response.headers.get("Content-Length")
+    return int(header) if header and header.isdigit() else None
+
+
+def read_blocks(response: http.client.HTTPResponse, should_stop: Callable[[], bool]) -> Iterator[bytes]:
+    """The body in ``CHUNK``-sized blocks: ``Stopped`` between blocks when asked, FetchError when a read fails."""
+    while True:
+        if should_stop():
+            raise Stopped()
+        try:
+            block = response.read(CHUNK)
+        except Exception as exc:  # timeouts and resets mid-body
+            raise error_for_exception(exc) from None
+        if not block:
+            return
+        yield block
+
+
 def fetch_to_file(url: str, dest: Path, *, timeout: float = 30.0, max_bytes: int = 500 << 20,
                   user_agent: str = USER_AGENT, opener: urllib.request.OpenerDirector | None = None,
                   should_stop: Callable[[], bool] = lambda: False) -> FetchResult:
@@ -159,29 +183,19 @@ def fetch_to_file(url: str, dest: Path, *, timeout: float = 30.0, max_bytes: int
     except Exception as exc:  # every failure is classified, none escapes unexplained
         raise error_for_exception(exc) from None
     with response:
-        raw_type = response.headers.get("Content-Type") or ""
-        ctype = raw_type.split(";")[0].strip().lower()
+        ctype = content_type(response)
         if ctype.startswith(_PAGE_TYPES):
             raise FetchError("invalid", f"the server sent a web page ({ctype}), not a video")
         if ctype in ("application/x-shockwave-flash", "application/vnd.adobe.flash-movie"):
             raise FetchError("unsupported", "a Flash .swf animation, not a video")
-        length_header = response.headers.get("Content-Length")
-        length = int(length_header) if length_header and length_header.isdigit() else None
+        length = content_length(response)
         if length is not None and length > max_bytes:
             raise FetchError("invalid", f"{length} bytes is larger than the {max_bytes >> 20} MiB limit")
         total = 0
         dest.parent.mkdir(parents=True, exist_ok=True)
         # A local write error (disk full) is not the server's fault: it is raised as it is.
         with open(dest, "wb") as handle:
-            while True:
-                if should_stop():
-                    raise Stopped()
-                try:
-                    block = response.read(CHUNK)
-                except Exception as exc:  # timeouts and resets mid-body
-                    raise error_for_exception(exc) from None
-                if not block:
-                    break
+            for block in read_blocks(response, should_stop):
                 total += len(block)
                 if total > max_bytes:
                     raise FetchError("invalid", f"larger than the {max_bytes >> 20} MiB limit")

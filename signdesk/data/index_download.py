@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from signdesk.data.fetch import USER_AGENT, build_opener, error_for_exception
+from signdesk.atomicio import atomic_open
+from signdesk.data.fetch import (
+    USER_AGENT,
+    FetchError,
+    build_opener,
+    content_length,
+    content_type,
+    error_for_exception,
+    read_blocks,
+)
 from signdesk.data.urls import url_problem
 from signdesk.errors import SignDeskError
-from signdesk.jobs.events import Stopped
 
 WLASL_INDEX_URL = "https://raw.githubusercontent.com/dxli94/WLASL/master/start_kit/WLASL_v0.3.json"
 INDEX_NAME = "WLASL_v0.3.json"
-CHUNK = 64 * 1024
 MAX_BYTES = 64 << 20  # the real index is ~12 MB; anything far larger is not it
 
 #: ``progress(done_bytes, total_bytes or None)``, called at most once per chunk.
@@ -59,30 +65,17 @@ def download_index(dest: str | os.PathLike[str], url: str = WLASL_INDEX_URL, *, 
     except Exception as exc:
         reason = error_for_exception(exc).reason
         raise IndexDownloadError(f"could not download the index from {url}: {reason}") from None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
     digest = hashlib.sha256()
     done = 0
-    try:
-        with response, os.fdopen(fd, "wb") as handle:
-            ctype = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if ctype == "text/html":
-                raise IndexDownloadError(f"{url} sent a web page, not the WLASL index; check the address")
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if progress is not None:
-                progress(0, total)
-            first = b""
-            while True:
-                if should_stop():
-                    raise Stopped()
-                try:
-                    block = response.read(CHUNK)
-                except Exception as exc:  # timeouts and resets mid-body
-                    raise IndexDownloadError(f"the index download broke off: {error_for_exception(exc).reason}") \
-                        from None
-                if not block:
-                    break
+    with response, atomic_open(dest, suffix=".part") as handle:  # nothing is left behind on any error
+        if content_type(response) == "text/html":
+            raise IndexDownloadError(f"{url} sent a web page, not the WLASL index; check the address")
+        total = content_length(response)
+        if progress is not None:
+            progress(0, total)
+        first = b""
+        try:
+            for block in read_blocks(response, should_stop):
                 if not first:
                     first = block.lstrip()[:1]
                 done += len(block)
@@ -92,15 +85,11 @@ def download_index(dest: str | os.PathLike[str], url: str = WLASL_INDEX_URL, *, 
                 handle.write(block)
                 if progress is not None:
                     progress(done, total)
-            if total is not None and done < total:
-                raise IndexDownloadError(f"the index download broke off after {done:,} of {total:,} bytes; "
-                                         "try again")
-            if first != b"[":
-                raise IndexDownloadError(f"{url} did not send a JSON list: not the WLASL index")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        except FetchError as exc:  # timeouts and resets mid-body
+            raise IndexDownloadError(f"the index download broke off: {exc.reason}") from None
+        if total is not None and done < total:
+            raise IndexDownloadError(f"the index download broke off after {done:,} of {total:,} bytes; "
+                                     "try again")
+        if first != b"[":
+            raise IndexDownloadError(f"{url} did not send a JSON list: not the WLASL index")
     return IndexDownload(dest, done, digest.hexdigest(), url)
