@@ -31,6 +31,7 @@ from signdesk.video.segment import ANALYSIS_WIDTH, SegmenterConfig
 
 if TYPE_CHECKING:
     from signdesk.config import Settings
+    from signdesk.engine.protocol import InterpreterProtocol
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SignSpan:
 
 
 @dataclass(frozen=True)
-class Progress:
+class TranscribeProgress:
     stage: str  # "segment" (finding signs) or "interpret"
     done: int
     total: int
@@ -106,14 +107,15 @@ def probe_image(path: str | os.PathLike[str]) -> VideoInfo:
     return VideoInfo(str(path), 1, 0.0, width, height, 0)
 
 
-def _image_sign(path: str | os.PathLike[str]) -> Iterator[Progress | SignSpan]:
+def _image_sign(path: str | os.PathLike[str]) -> Iterator[TranscribeProgress | SignSpan]:
     probe_image(path)  # a damaged image fails here, as a damaged video does in find_signs
     # the one frame timed as find_signs times a one-frame video (at its fallback 25 fps)
     yield SignSpan(0, 0, 0, 0.0, 1 / 25.0, None)
-    yield Progress("segment", 1, 1, "Finding signs: done")
+    yield TranscribeProgress("segment", 1, 1, "Finding signs: done")
 
 
-def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = None) -> Iterator[Progress | SignSpan]:
+def find_signs(path: str | os.PathLike[str],
+               config: SegmenterConfig | None = None) -> Iterator[TranscribeProgress | SignSpan]:
     """Decode every frame once (small), run the motion segmenter, yield progress and each sign found."""
     if is_still_image(path):  # no motion to segment: the whole image is one sign
         yield from _image_sign(path)
@@ -146,7 +148,8 @@ def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = No
                 yield _span(found, clip, fps)
                 found += 1
             if index % REPORT_EVERY == 0:
-                yield Progress("segment", min(index + 1, total), total, f"Finding signs: {short_time(index / fps)}")
+                yield TranscribeProgress("segment", min(index + 1, total), total,
+                                         f"Finding signs: {short_time(index / fps)}")
     finally:
         cap.release()
     if index < 0:
@@ -157,7 +160,7 @@ def find_signs(path: str | os.PathLike[str], config: SegmenterConfig | None = No
         found += 1
     if found == 0:  # no rest between signs: treat the whole video as one sign
         yield SignSpan(0, 0, index, 0.0, (index + 1) / fps, None)
-    yield Progress("segment", index + 1, index + 1, "Finding signs: done")
+    yield TranscribeProgress("segment", index + 1, index + 1, "Finding signs: done")
 
 
 def _span(index: int, clip, fps: float) -> SignSpan:
@@ -165,8 +168,8 @@ def _span(index: int, clip, fps: float) -> SignSpan:
 
 
 def transcribe_steps(
-    path: str | os.PathLike[str], interpreter: Any, config: SegmenterConfig | None = None
-) -> Iterator[Progress | SignResult]:
+    path: str | os.PathLike[str], interpreter: InterpreterProtocol, config: SegmenterConfig | None = None
+) -> Iterator[TranscribeProgress | SignResult]:
     """Find the signs, then interpret each; yields progress and one ``SignResult`` per sign."""
     spans: list[SignSpan] = []
     for item in find_signs(path, config):
@@ -176,7 +179,7 @@ def transcribe_steps(
             yield item
     total = len(spans)
     for i, span in enumerate(spans):
-        yield Progress("interpret", i, total, f"Interpreting sign {i + 1} of {total}")
+        yield TranscribeProgress("interpret", i, total, f"Interpreting sign {i + 1} of {total}")
         t0 = time.perf_counter()
         try:
             result = interpreter.interpret_video(str(path), frame_start=span.start_frame + 1,
@@ -190,10 +193,10 @@ def transcribe_steps(
             continue
         candidates = candidates_of(result)
         score = candidates[0][1] if candidates else None
-        timings = dict(getattr(result, "timings_ms", {}) or {})
+        timings = dict(result.timings_ms)
         timings.setdefault("total", (time.perf_counter() - t0) * 1000)
         yield SignResult(span, str(result.text).strip(), score, candidates, timings)
-    yield Progress("interpret", total, total, f"Interpreted {total} sign{'s' if total != 1 else ''}")
+    yield TranscribeProgress("interpret", total, total, f"Interpreted {total} sign{'s' if total != 1 else ''}")
 
 
 def results_to_transcript(results: list[SignResult], threshold: float) -> Transcript:
@@ -283,13 +286,12 @@ def _srt_target(path: str, video: Path) -> Path:
     return target
 
 
-def _model_id(interpreter: Any, settings: Settings) -> str:
+def _model_id(interpreter: InterpreterProtocol, settings: Settings) -> str:
     """The model actually loaded: an adapter may have brought its own base model."""
-    loaded = getattr(interpreter, "loaded", None)
-    return str(getattr(loaded, "model_id", None) or settings["model.id"])
+    return str(interpreter.loaded.model_id or settings["model.id"])
 
 
-def open_interpreter_for(settings: Settings, *, verbose: bool = False):
+def open_interpreter_for(settings: Settings, *, verbose: bool = False) -> InterpreterProtocol:
     """The engine's loader, imported here (it pulls in torch)."""
     from signdesk.engine.loader import open_interpreter
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from signdesk.engine.protocol import InterpreterProtocol
 from signdesk.errors import ModelError, SignDeskError
 
 if TYPE_CHECKING:
@@ -32,24 +33,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Loader signature: ``open_interpreter(settings, progress=..., allow_download=...)``.
-Loader = Callable[..., Any]
+Loader = Callable[..., InterpreterProtocol]
 
 
-def default_loader(settings: Settings, progress: Callable[[str, float, str], None], allow_download: bool) -> Any:
+def default_loader(settings: Settings, progress: Callable[[str, float, str], None],
+                   allow_download: bool) -> InterpreterProtocol:
     """The engine's loader, imported on the engine thread: torch is never imported by the GUI thread."""
     from signdesk.engine.loader import open_interpreter
 
     return open_interpreter(settings, progress=progress, allow_download=allow_download)
 
 
-def _frame_size(interp: Any) -> tuple[int, int] | None:
-    size = getattr(interp, "frame_size", None)
-    return (int(size[0]), int(size[1])) if size else None
+def _frame_size(interp: InterpreterProtocol) -> tuple[int, int]:
+    width, height = interp.frame_size
+    return int(width), int(height)
 
 
-def _profile_of(interp: Any) -> dict[str, Any]:
-    profile = getattr(getattr(interp, "profile", None), "name", None)
-    return {"profile": str(profile or ""), "tokens_per_frame": int(getattr(interp, "tokens_per_frame", 0) or 0)}
+def _profile_of(interp: InterpreterProtocol) -> dict[str, Any]:
+    return {"profile": str(interp.profile.name), "tokens_per_frame": int(interp.tokens_per_frame)}
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class EngineWorker(QObject):
         self._job_cancel = False
         self._stopping = False
         self._busy = False
-        self.interpreter: Any = None
+        self.interpreter: InterpreterProtocol | None = None
         self.info: EngineInfo | None = None
         self.clips_dropped = 0  # clips replaced by a newer one before the engine got to them
         self.clips_done = 0
@@ -193,7 +194,7 @@ class EngineWorker(QObject):
             self._cond.notify_all()
         return True
 
-    def start_file_job(self, path: str, steps: Callable[[Any], Iterator[Any]]) -> bool:
+    def start_file_job(self, path: str, steps: Callable[[InterpreterProtocol], Iterator[Any]]) -> bool:
         """Run ``steps(interpreter)`` (a generator) one step at a time; False when busy or not ready."""
         with self._cond:
             if self.interpreter is None or self._job is not None:
@@ -299,16 +300,17 @@ class EngineWorker(QObject):
 
     def _info(self, settings: Settings, load_s: float = 0.0) -> EngineInfo:
         interp = self.interpreter
-        adapter = getattr(interp, "adapter", None)
-        choice = getattr(getattr(interp, "loaded", None), "device", None)
+        assert interp is not None
+        adapter, choice = interp.adapter, interp.loaded.device
         return EngineInfo(
-            # the model that loaded: an adapter may have brought its own base model
-            model_id=str(getattr(getattr(interp, "loaded", None), "model_id", None) or settings["model.id"]),
+            # the model that loaded: an adapter may have brought its own base model (a stand-in without
+            # a model id or device, as in the window tests, shows the settings')
+            model_id=str(interp.loaded.model_id or settings["model.id"]),
             adapter=str(adapter) if adapter else None,
-            device=str(getattr(choice, "name", None) or settings["device"]),
-            dtype=str(getattr(choice, "dtype", "")),
-            num_frames=int(getattr(interp, "num_frames", settings["frames"])),
-            mode=str(getattr(interp, "mode", settings["mode"])),
+            device=str(choice.name or settings["device"]),
+            dtype=str(choice.dtype),
+            num_frames=int(interp.num_frames),
+            mode=str(interp.mode),
             load_s=load_s,
             frame_size=_frame_size(interp),
             **_profile_of(interp),
@@ -332,13 +334,11 @@ class EngineWorker(QObject):
             self.reconfigure_failed.emit(_describe(exc))
             return
         if self.info is not None:
-            adapter = getattr(interp, "adapter", None)
+            adapter = interp.adapter
             self.info = EngineInfo(
                 self.info.model_id, str(adapter) if adapter else None, self.info.device, self.info.dtype,
-                int(getattr(interp, "num_frames", self.info.num_frames)),
-                str(getattr(interp, "mode", options.get("mode", self.info.mode))),
-                self.info.load_s,
-                _frame_size(interp) or self.info.frame_size,  # a profile (or an adapter's) may change it
+                int(interp.num_frames), str(interp.mode), self.info.load_s,
+                _frame_size(interp),  # a profile (or an adapter's) may change it
                 **_profile_of(interp),
             )
             self.reconfigured.emit(self.info)
@@ -349,12 +349,13 @@ class EngineWorker(QObject):
         from signdesk.transcript import candidates_of
 
         interp = self.interpreter
+        assert interp is not None
         started = time.monotonic()
         self.clip_started.emit(clip)
         try:
             if not clip.frames:
                 raise SignDeskError("the clip has no frames")
-            frames = clip.sample(int(getattr(interp, "num_frames", 8)))  # as read_clip samples a file
+            frames = clip.sample(int(interp.num_frames))  # as read_clip samples a file
             result = interp.interpret_frames(np.ascontiguousarray(frames))
         except Exception as exc:
             if not isinstance(exc, SignDeskError):
@@ -362,7 +363,7 @@ class EngineWorker(QObject):
             self.clip_failed.emit(clip, _describe(exc))
             return
         finished = time.monotonic()
-        timings = dict(getattr(result, "timings_ms", {}) or {})
+        timings = dict(result.timings_ms)
         candidates = candidates_of(result)
         outcome = ClipOutcome(
             text=str(result.text).strip(),
@@ -377,7 +378,7 @@ class EngineWorker(QObject):
         self.clip_interpreted.emit(clip, outcome)
 
     def _do_job_step(self, job: _LazyJob) -> None:
-        from signdesk.transcribe import Progress, SignResult
+        from signdesk.transcribe import SignResult, TranscribeProgress
 
         if self._job_cancel:
             self._close_job(cancelled=True)
@@ -395,7 +396,7 @@ class EngineWorker(QObject):
             self.file_failed.emit(path, _describe(exc))
             self.file_finished.emit(path, False)
             return
-        if isinstance(item, Progress):
+        if isinstance(item, TranscribeProgress):
             self.file_progressed.emit(item.stage, item.done, item.total, item.message)
         elif isinstance(item, SignResult):
             self.file_sign_interpreted.emit(item)
@@ -411,11 +412,11 @@ class EngineWorker(QObject):
 class _LazyJob:
     """A file job's generator, created on the engine thread the first time it steps."""
 
-    def __init__(self, steps: Callable[[Any], Iterator[Any]]) -> None:
+    def __init__(self, steps: Callable[[InterpreterProtocol], Iterator[Any]]) -> None:
         self._steps = steps
         self._gen: Iterator[Any] | None = None
 
-    def next(self, interpreter: Any) -> Any:
+    def next(self, interpreter: InterpreterProtocol) -> Any:
         if self._gen is None:
             self._gen = self._steps(interpreter)
         return next(self._gen)

@@ -44,12 +44,17 @@ def _dangling_threads(monkeypatch, no_thread_leaks):
 
 
 class FakeInterpreter:
-    """Stands in for the engine's Interpreter: instant (or slow) answers from a small glossary."""
+    """Stands in for the engine's Interpreter (all of signdesk.engine.protocol.InterpreterProtocol):
+    instant (or slow) answers from a small glossary."""
 
     def __init__(self, *, delay_s: float = 0.0, fail_first: int = 0, score: float = 0.8,
                  words: tuple[str, ...] = ("hello", "help", "home", "yes", "no")) -> None:
+        # no model id or device: the window shows the settings' (and reloads as it would for them)
+        self.loaded = SimpleNamespace(model_id="", device=SimpleNamespace(name="", dtype=""))
         self.num_frames = 8
         self.frame_size = (64, 64)
+        self.profile = SimpleNamespace(name="")  # no profile named in the ready line
+        self.tokens_per_frame = 0
         self.mode = "vocab"
         self.adapter = None
         self.delay_s = delay_s

@@ -22,9 +22,24 @@ def signs_video(tmp_path_factory):
 
 
 class FakeInterpreter:
+    """All of signdesk.engine.protocol.InterpreterProtocol; transcribe_steps uses interpret_video."""
+
     def __init__(self, fail_on: int | None = None) -> None:
         self.calls = []
         self.fail_on = fail_on
+        self.loaded = SimpleNamespace(model_id="fake", device=SimpleNamespace(name="cpu", dtype="float32"))
+        self.adapter, self.mode, self.num_frames, self.frame_size = None, "vocab", 8, (64, 64)
+        self.profile, self.tokens_per_frame = SimpleNamespace(name="quality"), 256
+
+    def interpret_frames(self, frames):
+        return self.interpret_video("frames")
+
+    def set_adapter(self, adapter):
+        self.adapter = adapter
+        return adapter
+
+    def configure(self, **options):
+        self.mode = options.get("mode") or self.mode
 
     def interpret_video(self, path, frame_start=1, frame_end=-1):
         self.calls.append((frame_start, frame_end))
