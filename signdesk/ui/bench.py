@@ -177,6 +177,22 @@ def measured_nothing(results: list[dict[str, Any]]) -> str | None:
 
 def run_scenario(name: str, model_id: str, frames: np.ndarray, *, fps: float, seconds: float,
                  slow_ms: float, state_dir: Path) -> dict[str, Any]:
+    window = _open_window(name, model_id, frames, fps=fps, slow_ms=slow_ms, state_dir=state_dir)
+    try:
+        # a failed load ends the wait at once: say why instead of waiting out the timeout
+        if not _wait_until(lambda: window.banner.state in {"ready", "failed", "missing"}, 300) \
+                or window.banner.state != "ready":
+            raise SignDeskError(f"bench live, scenario {name}: the model did not load: {window.banner.label.text()}")
+        _wait_until(lambda: window.live.session.state == "running", 30)
+        _spin(1.0)  # warm up: first clips, caches
+        return _measure(window, name, seconds)
+    finally:
+        window.close()
+
+
+def _open_window(name: str, model_id: str, frames: np.ndarray, *, fps: float, slow_ms: float,
+                 state_dir: Path) -> Any:
+    """The real window with the scenario's settings and a fake camera, shown and loading its model."""
     from signdesk.config import load_settings
     from signdesk.ui.main_window import MainWindow
     from signdesk.ui.workers import default_loader
@@ -197,49 +213,45 @@ def run_scenario(name: str, model_id: str, frames: np.ndarray, *, fps: float, se
     window.resize(1200, 760)
     window.show()
     window.start()
-    try:
-        # a failed load ends the wait at once: say why instead of waiting out the timeout
-        if not _wait_until(lambda: window.banner.state in {"ready", "failed", "missing"}, 300) \
-                or window.banner.state != "ready":
-            raise SignDeskError(f"bench live, scenario {name}: the model did not load: {window.banner.label.text()}")
-        _wait_until(lambda: window.live.session.state == "running", 30)
-        _spin(1.0)  # warm up: first clips, caches
-        live, view, engine = window.live, window.live.view, window.engine
-        ring = live.session.ring
-        meter = StallMeter()
-        painted0, captured0 = view.frames_painted, ring.next_seq if ring else 0
-        entries0, done0, dropped0 = len(live.latencies), engine.clips_done, engine.clips_dropped
-        t0 = time.perf_counter()
-        meter.start()
-        _spin(seconds)
-        meter.stop()
-        elapsed = time.perf_counter() - t0
-        ring = live.session.ring
-        rows = list(live.latencies)[entries0:]
-        added = [r["added_ms"] for r in rows]
-        queued = [r["queued_ms"] for r in rows]
-        beyond = [r["added_ms"] - r["queued_ms"] for r in rows]
-        return {
-            "scenario": name,
-            "seconds": round(elapsed, 1),
-            "display_fps": round((view.frames_painted - painted0) / elapsed, 1),
-            "capture_fps": round(((ring.next_seq if ring else 0) - captured0) / elapsed, 1),
-            "longest_stall_ms": round(meter.longest_ms, 1),
-            "stall_p99_ms": round(meter.percentile(99), 1),
-            "clips_interpreted": engine.clips_done - done0,
-            "clips_dropped_latest_wins": engine.clips_dropped - dropped0,
-            "entries": len(rows),
-            "model_ms_median": round(_med([r["model_ms"] for r in rows]), 1),
-            "added_ms_median": round(_med(added), 1),
-            "added_ms_max": round(max(added, default=float("nan")), 1),
-            "waiting_for_engine_ms_median": round(_med(queued), 1),
-            "added_beyond_wait_ms_median": round(_med(beyond), 1),
-            "added_beyond_wait_ms_max": round(max(beyond, default=float("nan")), 1),
-            "segmenter_hold_ms_median": round(_med([r["detect_ms"] for r in rows]), 1),
-            "gui_trip_ms_median": round(_med([r["post_ms"] for r in rows]), 1),
-        }
-    finally:
-        window.close()
+    return window
+
+
+def _measure(window: Any, name: str, seconds: float) -> dict[str, Any]:
+    """Run the window for ``seconds`` and report its figures (see the module's docstring)."""
+    live, view, engine = window.live, window.live.view, window.engine
+    ring = live.session.ring
+    meter = StallMeter()
+    painted0, captured0 = view.frames_painted, ring.next_seq if ring else 0
+    entries0, done0, dropped0 = len(live.latencies), engine.clips_done, engine.clips_dropped
+    t0 = time.perf_counter()
+    meter.start()
+    _spin(seconds)
+    meter.stop()
+    elapsed = time.perf_counter() - t0
+    ring = live.session.ring
+    rows = list(live.latencies)[entries0:]
+    added = [r["added_ms"] for r in rows]
+    queued = [r["queued_ms"] for r in rows]
+    beyond = [r["added_ms"] - r["queued_ms"] for r in rows]
+    return {
+        "scenario": name,
+        "seconds": round(elapsed, 1),
+        "display_fps": round((view.frames_painted - painted0) / elapsed, 1),
+        "capture_fps": round(((ring.next_seq if ring else 0) - captured0) / elapsed, 1),
+        "longest_stall_ms": round(meter.longest_ms, 1),
+        "stall_p99_ms": round(meter.percentile(99), 1),
+        "clips_interpreted": engine.clips_done - done0,
+        "clips_dropped_latest_wins": engine.clips_dropped - dropped0,
+        "entries": len(rows),
+        "model_ms_median": round(_med([r["model_ms"] for r in rows]), 1),
+        "added_ms_median": round(_med(added), 1),
+        "added_ms_max": round(max(added, default=float("nan")), 1),
+        "waiting_for_engine_ms_median": round(_med(queued), 1),
+        "added_beyond_wait_ms_median": round(_med(beyond), 1),
+        "added_beyond_wait_ms_max": round(max(beyond, default=float("nan")), 1),
+        "segmenter_hold_ms_median": round(_med([r["detect_ms"] for r in rows]), 1),
+        "gui_trip_ms_median": round(_med([r["post_ms"] for r in rows]), 1),
+    }
 
 
 COLUMNS = (

@@ -5,8 +5,9 @@ Quick answers never flash a progress bar; slow ones say what is happening.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+
+from signdesk.ui.widgets import single_shot
 
 SHOW_AFTER_MS = 600
 
@@ -27,10 +28,7 @@ class BusyIndicator(QWidget):
         self.label = QLabel(self)
         layout.addWidget(self.bar)
         layout.addWidget(self.label, 1)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(SHOW_AFTER_MS)
-        self._timer.timeout.connect(self.show)
+        self._timer = single_shot(self, SHOW_AFTER_MS, self.show)
         self.hide()
 
     @property

@@ -6,14 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -22,30 +20,19 @@ from signdesk.transcript import short_time
 from signdesk.ui.live_view import LiveView
 from signdesk.ui.transcript_model import TranscriptModel
 from signdesk.ui.transcript_view import TranscriptView
+from signdesk.ui.widgets import VideoDropTarget, side_by_side
 
 if TYPE_CHECKING:
     from signdesk.transcribe import SignResult
     from signdesk.ui.speech import Speaker
     from signdesk.ui.workers import TaskRunner
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 #: Share of the progress bar for finding signs; the rest is interpreting them.
 SEGMENT_SHARE = 0.3
 
 
-def dropped_video(event: QDragEnterEvent | QDropEvent) -> str | None:
-    """The local file a drag carries, if it looks like a video."""
-    mime = event.mimeData()
-    if not mime.hasUrls():
-        return None
-    for url in mime.urls():
-        if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in VIDEO_SUFFIXES:
-            return url.toLocalFile()
-    return None
-
-
-class FileTab(QWidget):
+class FileTab(VideoDropTarget, QWidget):
     """A video file's transcript, with times; click a word to see that moment."""
 
     sig_transcribe_requested = Signal(str)
@@ -63,7 +50,24 @@ class FileTab(QWidget):
         self.running = False
         self.errors: list[str] = []
         self.open_dir = Path.home()
+        top = self._build_top()
+        self.status = QLabel("", self)
+        self.status.setAccessibleName("File state")
+        self.status.setWordWrap(True)
+        self.preview = LiveView(self, name="Video preview", placeholder="Open or drop a video file here.")
+        self.preview.show_fps = False
+        self.model = TranscriptModel(threshold, show_times=True, parent=self)
+        self.transcript = TranscriptView(self.model, speaker, self, name="File transcript")
+        self.transcript.entry_clicked.connect(self.show_moment)
+        self.splitter = side_by_side(self, self.preview, self.transcript)
 
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.status)
+        layout.addWidget(self.splitter, 1)
+
+    def _build_top(self) -> QHBoxLayout:
+        """Open…, the file's name, the progress bar and Cancel, in one row."""
         self.open_button = QPushButton("&Open video…", self)
         self.open_button.setAccessibleName("Open video")
         self.open_button.setAccessibleDescription("Choose a video file to interpret (Ctrl+O); or drop one here")
@@ -80,32 +84,12 @@ class FileTab(QWidget):
         self.cancel_button.setToolTip("Stop interpreting this video (Esc)")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.sig_cancel_requested.emit)
-        self.status = QLabel("", self)
-        self.status.setAccessibleName("File state")
-        self.status.setWordWrap(True)
-
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.file_label, 1)
         top.addWidget(self.progress, 1)
         top.addWidget(self.cancel_button)
-
-        self.preview = LiveView(self, name="Video preview", placeholder="Open or drop a video file here.")
-        self.preview.show_fps = False
-        self.model = TranscriptModel(threshold, show_times=True, parent=self)
-        self.transcript = TranscriptView(self.model, speaker, self, name="File transcript")
-        self.transcript.entry_clicked.connect(self.show_moment)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.preview)
-        self.splitter.addWidget(self.transcript)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setChildrenCollapsible(False)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.status)
-        layout.addWidget(self.splitter, 1)
+        return top
 
     # ---------------------------------------------------------------- opening
     def open_dialog(self) -> None:
@@ -113,15 +97,8 @@ class FileTab(QWidget):
         if path:
             self.sig_transcribe_requested.emit(path)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_video(event):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        path = dropped_video(event)
-        if path:
-            event.acceptProposedAction()
-            self.sig_transcribe_requested.emit(path)
+    def video_dropped(self, path: str) -> None:
+        self.sig_transcribe_requested.emit(path)
 
     # ---------------------------------------------------------------- the job
     def begin(self, path: str) -> None:

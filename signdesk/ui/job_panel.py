@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFrame,
@@ -32,6 +32,7 @@ from signdesk.jobs.runner import FAILED, FINISHED, LOST, RUNNING, STOPPED, Job, 
 from signdesk.training.wizard_state import display_command
 from signdesk.ui.job_watcher import JobWatcher
 from signdesk.ui.training_pages.common import named
+from signdesk.ui.widgets import single_shot
 
 if TYPE_CHECKING:
     from signdesk.ui.workers import TaskRunner
@@ -76,7 +77,19 @@ class JobPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._build_buttons(noun))
+        self._build_status(layout, noun)
+        self.failure = self._build_failure(noun)
+        layout.addWidget(self.failure)
+        self.failure.hide()
+        self.log = self._build_log(noun)
+        layout.addWidget(self.log)
+        self.log.hide()
+        self._grace = single_shot(self, 0, self._kill)  # started with the page's grace period
+        self._set_status(IDLE, "Not started yet.")
 
+    def _build_buttons(self, noun: str) -> QHBoxLayout:
+        """Start and Stop (a page's own buttons go after them), Show command and Show log."""
         buttons = QHBoxLayout()
         self.start_button = QPushButton(f"&Start {noun}", self)
         named(self.start_button, f"Start {noun}")
@@ -98,8 +111,10 @@ class JobPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.command_button)
         buttons.addWidget(self.log_button)
-        layout.addLayout(buttons)
+        return buttons
 
+    def _build_status(self, layout: QVBoxLayout, noun: str) -> None:
+        """The status line, the progress bar and the details line."""
         self.status_label = QLabel(self)
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
         self.status_label.setWordWrap(True)
@@ -117,46 +132,34 @@ class JobPanel(QWidget):
         self.detail.setAccessibleName(f"{noun.capitalize()} details")
         layout.addWidget(self.detail)
 
-        self.failure = QFrame(self)
-        self.failure.setObjectName("failure")
-        self.failure.setFrameShape(QFrame.Shape.StyledPanel)
-        self.failure.setStyleSheet("#failure { background: #fdecea; border: 1px solid #e0a8a3; border-radius: 4px; }")
-        self.failure.setAccessibleName(f"{noun.capitalize()} failure")
-        failure_layout = QVBoxLayout(self.failure)
+    def _build_failure(self, noun: str) -> QFrame:
+        """The failure box: what went wrong, Retry, and the end of the log."""
+        failure = QFrame(self)
+        failure.setObjectName("failure")
+        failure.setFrameShape(QFrame.Shape.StyledPanel)
+        failure.setStyleSheet("#failure { background: #fdecea; border: 1px solid #e0a8a3; border-radius: 4px; }")
+        failure.setAccessibleName(f"{noun.capitalize()} failure")
+        failure_layout = QVBoxLayout(failure)
         row = QHBoxLayout()
-        self.failure_label = QLabel(self.failure)
+        self.failure_label = QLabel(failure)
         self.failure_label.setWordWrap(True)
         self.failure_label.setAccessibleName("Failure")
-        self.retry_button = QPushButton("&Retry", self.failure)
+        self.retry_button = QPushButton("&Retry", failure)
         named(self.retry_button, f"Retry the {noun}")
         self.retry_button.clicked.connect(self.sig_retry_requested)
         row.addWidget(self.failure_label, 1)
         row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
         failure_layout.addLayout(row)
-        self.tail = QPlainTextEdit(self.failure)
-        self.tail.setReadOnly(True)
-        self.tail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.tail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.tail = _log_view(failure, "End of the log")
         self.tail.setMaximumHeight(170)
-        self.tail.setAccessibleName("End of the log")
         failure_layout.addWidget(self.tail)
-        layout.addWidget(self.failure)
-        self.failure.hide()
+        return failure
 
-        self.log = QPlainTextEdit(self)
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(LOG_LINES)  # bounded: a long run cannot grow the view without end
-        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.log.setAccessibleName(f"{noun.capitalize()} log")
-        self.log.setMinimumHeight(120)
-        layout.addWidget(self.log)
-        self.log.hide()
-
-        self._grace = QTimer(self)
-        self._grace.setSingleShot(True)
-        self._grace.timeout.connect(self._kill)
-        self._set_status(IDLE, "Not started yet.")
+    def _build_log(self, noun: str) -> QPlainTextEdit:
+        log = _log_view(self, f"{noun.capitalize()} log")
+        log.setMaximumBlockCount(LOG_LINES)  # bounded: a long run cannot grow the view without end
+        log.setMinimumHeight(120)
+        return log
 
     # ---------------------------------------------------------------- what the page sets
     @property
@@ -322,6 +325,16 @@ class JobPanel(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.command_dialog = dialog
+
+
+def _log_view(parent: QWidget, name: str) -> QPlainTextEdit:
+    """A read-only, unwrapped, fixed-width text view for a job's output."""
+    view = QPlainTextEdit(parent)
+    view.setReadOnly(True)
+    view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    view.setAccessibleName(name)
+    return view
 
 
 def _without_job_flags(argv: list[str]) -> list[str]:

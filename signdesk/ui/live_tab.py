@@ -8,14 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +24,7 @@ from signdesk.ui.live_view import LiveView
 from signdesk.ui.motion_meter import percent
 from signdesk.ui.transcript_model import TranscriptModel
 from signdesk.ui.transcript_view import TranscriptView
+from signdesk.ui.widgets import side_by_side, single_shot
 from signdesk.video.camera import COMMON_RESOLUTIONS, OpenCVCamera, VideoFileSource, list_cameras
 from signdesk.video.segment import SegmenterConfig
 
@@ -91,6 +91,16 @@ class LiveTab(QWidget):
         self._no_camera_after = NO_CAMERA_AFTER
         self.no_camera_shown = False
 
+        top = self._build_top()
+        self._build_view(settings, speaker)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+        self._build_session()
+        self._fill_cameras([])
+
+    def _build_top(self) -> QHBoxLayout:
+        """Camera and resolution pickers, Start and Hold still, and the hint line, in one row."""
         self.camera = QComboBox(self)
         self.camera.setAccessibleName("Camera")
         self.camera.setAccessibleDescription("The camera to read, or a video file played as a camera")
@@ -114,7 +124,6 @@ class LiveTab(QWidget):
         self.hold_button.clicked.connect(self.calibrate)
         self.hint = QLabel("", self)
         self.hint.setAccessibleName("Live state")
-
         top = QHBoxLayout()
         top.addWidget(QLabel("&Camera:", self, buddy=self.camera))
         top.addWidget(self.camera, 1)
@@ -123,37 +132,30 @@ class LiveTab(QWidget):
         top.addWidget(self.start_button)
         top.addWidget(self.hold_button)
         top.addWidget(self.hint, 1)
+        return top
 
+    def _build_view(self, settings: Settings, speaker: Speaker | None) -> None:
+        """The live view beside the transcript."""
         self.view = LiveView(self, placeholder="Press Start (F5) to open the camera,\nor choose a video file.")
         self.view.action_requested.connect(self.choose_camera_file)
         self.model = TranscriptModel(float(settings["live.threshold"]), parent=self)
         self.transcript = TranscriptView(self.model, speaker, self, name="Live transcript")
         self.transcript.speak_check.setChecked(bool(settings["live.speak"]))
         self.speaker = speaker
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.view)
-        self.splitter.addWidget(self.transcript)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setChildrenCollapsible(False)
+        self.splitter = side_by_side(self, self.view, self.transcript)
         self.splitter.setSizes([600, 400])  # the transcript gets room (a saved layout wins, see restore_state)
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.splitter, 1)
-
+    def _build_session(self) -> None:
+        """The camera session (capture and segmenting off the GUI thread) and the hint timers."""
         self.session = LiveSession(self._submit, self)
         self.session.frame_captured.connect(self._on_frame)
         self.session.capture_state_changed.connect(self._on_capture_state)
         self.session.segmenter_status_changed.connect(self._on_segmenter_status)
         self.session.motion_measured.connect(self.view.set_motion)  # stores and repaints later: never stalls
         self.session.calibration_finished.connect(self._on_calibrated)
-        self._error_timer = QTimer(self, singleShot=True, interval=ERROR_SHOW_MS)
-        self._error_timer.timeout.connect(self._clear_transient)
-        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SHOW_MS)
-        self._note_timer.timeout.connect(self._clear_note)
+        self._error_timer = single_shot(self, ERROR_SHOW_MS, self._clear_transient)
+        self._note_timer = single_shot(self, NOTE_SHOW_MS, self._clear_note)
         self._note = ""
-        self._fill_cameras([])
 
     # ---------------------------------------------------------------- cameras
     def refresh_cameras(self) -> None:

@@ -9,19 +9,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from signdesk import __version__
 from signdesk.errors import ConfigError, SignDeskError
 from signdesk.ui import window_state
-from signdesk.ui.file_tab import FileTab, dropped_video
+from signdesk.ui.file_tab import FileTab
 from signdesk.ui.live_tab import LiveTab
 from signdesk.ui.model_banner import ModelBanner
 from signdesk.ui.settings_panel import RELOAD_KEYS, SettingsPanel
 from signdesk.ui.speech import Speaker
 from signdesk.ui.status_bar import StatusBar
 from signdesk.ui.training_tab import TrainingTab
+from signdesk.ui.widgets import VideoDropTarget
 from signdesk.ui.workers import EngineInfo, EngineWorker, Loader, TaskRunner
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ SHORTCUTS = (
 )
 
 
-class MainWindow(QMainWindow):
+class MainWindow(VideoDropTarget, QMainWindow):
     """SignDesk's window. ``start()`` (after ``show()``) begins loading the model in the background."""
 
     shut_down = Signal(bool)
@@ -87,6 +88,21 @@ class MainWindow(QMainWindow):
         self.engine = EngineWorker(loader, self)
         self.speaker = Speaker(self)
 
+        self._build_central(settings)
+        self._build_settings_dock(settings)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self._build_actions()
+        self._connect()
+
+        self._status_timer = QTimer(self, interval=500)
+        self._status_timer.timeout.connect(self._update_rates)
+        self._status_timer.start()
+        self._restore_state()
+
+    # ---------------------------------------------------------------- construction
+    def _build_central(self, settings: Settings) -> None:
+        """The model banner above the Live, File and Training tabs."""
         self.banner = ModelBanner(self)
         self.live = LiveTab(settings, self._submit_clip, self.runner, self.speaker, self)
         self.files = FileTab(self.runner, self.speaker, float(settings["live.threshold"]), self)
@@ -103,6 +119,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
+    def _build_settings_dock(self, settings: Settings) -> None:
+        """The settings panel, docked on the right and hidden until asked for (Ctrl+,)."""
         self.settings_panel = SettingsPanel(self)
         self.settings_panel.load(settings)
         self.settings_dock = QDockWidget("Settings", self)
@@ -112,17 +130,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.settings_dock)
         self.settings_dock.hide()
 
-        self.status = StatusBar(self)
-        self.setStatusBar(self.status)
-        self._build_actions()
-        self._connect()
-
-        self._status_timer = QTimer(self, interval=500)
-        self._status_timer.timeout.connect(self._update_rates)
-        self._status_timer.start()
-        self._restore_state()
-
-    # ---------------------------------------------------------------- construction
     def _action(self, text: str, slot: Callable[[], Any], shortcut: str | QKeySequence | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -459,15 +466,8 @@ class MainWindow(QMainWindow):
                           f"SignDesk {__version__}<br>Sign language to text with InternVL3 and LoRA adapters.")
 
     # ---------------------------------------------------------------- drag and drop anywhere
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_video(event):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        path = dropped_video(event)
-        if path:
-            event.acceptProposedAction()
-            self.open_video(path)
+    def video_dropped(self, path: str) -> None:
+        self.open_video(path)
 
     # ---------------------------------------------------------------- window state
     def _restore_state(self) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QWidget
+
+from signdesk.ui.widgets import push_button
 
 
 class ModelBanner(QFrame):
@@ -28,10 +30,10 @@ class ModelBanner(QFrame):
         self.progress.setAccessibleName("Model loading progress")
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
-        self.download_button = self._button("Download model", "Download the model from Hugging Face",
+        self.download_button = push_button(self, "Download model", "Download the model from Hugging Face",
                                             self.download_requested.emit)
-        self.retry_button = self._button("Retry", "Try loading the model again", self.retry_requested.emit)
-        self.settings_button = self._button("Settings…", "Choose another model or device",
+        self.retry_button = push_button(self, "Retry", "Try loading the model again", self.retry_requested.emit)
+        self.settings_button = push_button(self, "Settings…", "Choose another model or device",
                                             self.settings_requested.emit)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
@@ -40,14 +42,6 @@ class ModelBanner(QFrame):
         for button in (self.download_button, self.retry_button, self.settings_button):
             layout.addWidget(button)
         self._show(progress=False, download=False, retry=False, settings=False)
-
-    def _button(self, text: str, description: str, slot) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setAccessibleName(text.rstrip("…"))
-        button.setAccessibleDescription(description)
-        button.setToolTip(description)
-        button.clicked.connect(slot)
-        return button
 
     def _show(self, *, progress: bool, download: bool, retry: bool, settings: bool) -> None:
         self.progress.setVisible(progress)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from signdesk import paths
 from signdesk.engine.adapters import ADAPTER_CONFIG
 from signdesk.hardware import DEVICE_CHOICES
+from signdesk.ui.widgets import described, double_spin_box, spin_box
 
 NO_ADAPTER = "(none: base model)"
 RELOAD_KEYS = frozenset({"model.id", "model.revision", "device", "quantize", "cpu_arithmetic"})
@@ -72,7 +73,21 @@ class SettingsPanel(QWidget):
         self.setAccessibleName("Settings")
         self._loaded: dict[str, Any] = {}
         form = QFormLayout()
+        self._add_model_rows(form)
+        self._add_interpreting_rows(form)
+        self._add_live_rows(form)
+        self.note = QLabel("Model, device and quantization reload the model; the rest applies at once.",
+                           self)
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName("Settings note")
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.note)
+        layout.addLayout(self._build_buttons())
+        layout.addStretch(1)
 
+    def _add_model_rows(self, form: QFormLayout) -> None:
+        """What is loaded, and how: model, adapter, device, profile, quantization."""
         self.model = self._combo("Model", "A Hugging Face model id or a local model folder", editable=True)
         self.model_browse = self._browse_button("Choose a local model folder", self._browse_model)
         form.addRow("&Model:", self._with(self.model, self.model_browse))
@@ -95,6 +110,8 @@ class SettingsPanel(QWidget):
         self.quantize.addItems(["none", "4bit", "8bit"])
         form.addRow("&Quantization:", self.quantize)
 
+    def _add_interpreting_rows(self, form: QFormLayout) -> None:
+        """How signs are interpreted: frames, mode, glossary, alternatives, threshold."""
         self.frames = self._spin("Frames per sign", "Frames sampled from each sign", 1, 64)
         form.addRow("&Frames:", self.frames)
 
@@ -111,13 +128,12 @@ class SettingsPanel(QWidget):
         self.top_k = self._spin("Alternatives", "How many alternatives to keep for each word", 1, 50)
         form.addRow("Alternati&ves:", self.top_k)
 
-        self.threshold = QDoubleSpinBox(self)
-        self.threshold.setRange(0.0, 1.0)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setDecimals(2)
-        self._name(self.threshold, "Not-sure threshold", "Words below this confidence are marked not sure")
+        self.threshold = double_spin_box(self, 0.0, 1.0, 0.05, decimals=2)
+        described(self.threshold, "Not-sure threshold", "Words below this confidence are marked not sure")
         form.addRow("&Threshold:", self.threshold)
 
+    def _add_live_rows(self, form: QFormLayout) -> None:
+        """How the live view cuts signing into signs."""
         self.segmentation = self._combo("Segmentation", "How the live view cuts signing into signs")
         for key, label in SEGMENT_LABELS.items():
             self.segmentation.addItem(label, key)
@@ -130,70 +146,50 @@ class SettingsPanel(QWidget):
         form.addRow("Shortest si&gn:", self.min_sign)
         self.max_sign = self._seconds("Longest sign", "Longer motions are cut into clips of this length", 0.1, 30.0)
         form.addRow("Longest sig&n:", self.max_sign)
-        self.sensitivity = QDoubleSpinBox(self)
-        self.sensitivity.setRange(1.0, 10.0)
-        self.sensitivity.setSingleStep(0.5)
-        self.sensitivity.setDecimals(1)
-        self._name(self.sensitivity, "Motion sensitivity",
-                   "How little motion starts a sign, 1–10: higher, smaller movements count "
-                   "(the Live tab's meter shows the threshold)")
+        self.sensitivity = double_spin_box(self, 1.0, 10.0, 0.5, decimals=1)
+        described(self.sensitivity, "Motion sensitivity",
+                  "How little motion starts a sign, 1–10: higher, smaller movements count "
+                  "(the Live tab's meter shows the threshold)")
         form.addRow("Sens&itivity:", self.sensitivity)
 
-        self.note = QLabel("Model, device and quantization reload the model; the rest applies at once.",
-                           self)
-        self.note.setWordWrap(True)
-        self.note.setAccessibleName("Settings note")
+    def _build_buttons(self) -> QHBoxLayout:
         self.apply_button = QPushButton("&Apply", self)
-        self._name(self.apply_button, "Apply settings", "Apply and save the changed settings")
+        described(self.apply_button, "Apply settings", "Apply and save the changed settings")
         self.apply_button.clicked.connect(self._apply)
         self.revert_button = QPushButton("&Revert", self)
-        self._name(self.revert_button, "Revert settings", "Undo changes not yet applied")
+        described(self.revert_button, "Revert settings", "Undo changes not yet applied")
         self.revert_button.clicked.connect(lambda: self.load(self._loaded))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.apply_button)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.note)
-        layout.addLayout(buttons)
-        layout.addStretch(1)
+        return buttons
 
     # ---------------------------------------------------------------- building blocks
-    def _name(self, widget: QWidget, name: str, description: str) -> None:
-        widget.setAccessibleName(name)
-        widget.setAccessibleDescription(description)
-        widget.setToolTip(description)
-
     def _combo(self, name: str, description: str, *, editable: bool = False) -> QComboBox:
         combo = QComboBox(self)
         combo.setEditable(editable)
         combo.setMinimumContentsLength(18)
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self._name(combo, name, description)
+        described(combo, name, description)
         if editable:
             combo.lineEdit().setAccessibleName(name)
         return combo
 
     def _spin(self, name: str, description: str, lo: int, hi: int) -> QSpinBox:
-        spin = QSpinBox(self)
-        spin.setRange(lo, hi)
-        self._name(spin, name, description)
+        spin = spin_box(self, lo, hi)
+        described(spin, name, description)
         return spin
 
     def _seconds(self, name: str, description: str, lo: float, hi: float) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(self)
-        spin.setRange(lo, hi)
-        spin.setSingleStep(0.1)
-        spin.setSuffix(" s")
-        self._name(spin, name, description)
+        spin = double_spin_box(self, lo, hi, 0.1, suffix=" s")
+        described(spin, name, description)
         return spin
 
     def _browse_button(self, description: str, slot) -> QPushButton:
         button = QPushButton("…", self)
         button.setMaximumWidth(32)
-        self._name(button, description, description)
+        described(button, description, description)
         button.clicked.connect(slot)
         return button
 

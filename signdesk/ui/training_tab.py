@@ -41,6 +41,7 @@ from signdesk.ui.training_pages.glossary_page import GlossaryPage
 from signdesk.ui.training_pages.index_page import IndexPage
 from signdesk.ui.training_pages.prepare_page import PreparePage
 from signdesk.ui.training_pages.use_page import UsePage
+from signdesk.ui.widgets import single_shot
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,6 +68,11 @@ def running_training_job() -> Job | None:
     return None
 
 
+def _page(step: str) -> Any:
+    """A read-only attribute: the tab's page of ``step``."""
+    return property(lambda tab: tab.pages[step], doc=f"The {step!r} step's page.")
+
+
 class TrainingTab(QWidget):
     """The wizard: a step list, the current page, Back and Next."""
 
@@ -88,28 +94,49 @@ class TrainingTab(QWidget):
             self.state.train = replace(self.state.train, frames=int(settings["frames"]))
         self._shut = False
 
-        self.nav = QListWidget(self)
-        self.nav.setAccessibleName("Training steps")
-        self.nav.setIconSize(QSize(16, 16))
-        self.nav.setSpacing(2)
-        self.nav.setFixedWidth(190)
-        font = self.nav.font()
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        self.nav.setFont(font)
-        for i, step in enumerate(STEPS):
-            item = QListWidgetItem(f"{i + 1}   {STEP_TITLES[step]}")
-            item.setSizeHint(QSize(170, 30))
-            self.nav.addItem(item)
+        self.nav = self._build_nav()
         self.stack = QStackedWidget(self)
         self.pages: dict[str, WizardPage] = {}
         for cls in PAGES:
-            page = cls(self, self.stack)
-            self.pages[page.step] = page
-            self.stack.addWidget(page)
-            page.completion_changed.connect(lambda _on, step=page.step: self._on_completion(step))
-            if page.panel is not None:
-                page.panel.status_changed.connect(lambda _status: self.refresh_steps())
+            self._add_page(cls(self, self.stack))
+        right = QVBoxLayout()
+        right.addWidget(self.stack, 1)
+        right.addLayout(self._build_buttons())
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.nav)
+        layout.addLayout(right, 1)
 
+        self._save_timer = single_shot(self, SAVE_DELAY_MS, self._save_async)
+        self.nav.currentRowChanged.connect(self._on_nav)
+        self.go_to(self.state.page, save=False)
+        QTimer.singleShot(0, self._restore)
+
+    def _build_nav(self) -> QListWidget:
+        """The list of steps, numbered, with an icon for each step's state."""
+        nav = QListWidget(self)
+        nav.setAccessibleName("Training steps")
+        nav.setIconSize(QSize(16, 16))
+        nav.setSpacing(2)
+        nav.setFixedWidth(190)
+        font = nav.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        nav.setFont(font)
+        for i, step in enumerate(STEPS):
+            item = QListWidgetItem(f"{i + 1}   {STEP_TITLES[step]}")
+            item.setSizeHint(QSize(170, 30))
+            nav.addItem(item)
+        return nav
+
+    def _add_page(self, page: WizardPage) -> None:
+        self.pages[page.step] = page
+        self.stack.addWidget(page)
+        page.completion_changed.connect(lambda _on, step=page.step: self._on_completion(step))
+        if page.panel is not None:
+            page.panel.status_changed.connect(lambda _status: self.refresh_steps())
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Back and Next, also on Alt+Left and Alt+Right."""
         self.back_button = QPushButton("‹  Back", self)
         self.back_button.setAccessibleName("Previous step")
         self.back_button.setToolTip("Previous step (Alt+Left)")
@@ -122,55 +149,21 @@ class TrainingTab(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda b=button: b.isEnabled() and b.click())
-
-        right = QVBoxLayout()
-        right.addWidget(self.stack, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.next_button)
-        right.addLayout(buttons)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.nav)
-        layout.addLayout(right, 1)
-
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(SAVE_DELAY_MS)
-        self._save_timer.timeout.connect(self._save_async)
-        self.nav.currentRowChanged.connect(self._on_nav)
-        self.go_to(self.state.page, save=False)
-        QTimer.singleShot(0, self._restore)
+        return buttons
 
     # ---------------------------------------------------------------- pages
-    @property
-    def index_page(self) -> IndexPage:
-        return self.pages["index"]  # type: ignore[return-value]
-
-    @property
-    def glossary_page(self) -> GlossaryPage:
-        return self.pages["glossary"]  # type: ignore[return-value]
-
-    @property
-    def download_page(self) -> DownloadPage:
-        return self.pages["download"]  # type: ignore[return-value]
-
-    @property
-    def prepare_page(self) -> PreparePage:
-        return self.pages["prepare"]  # type: ignore[return-value]
-
-    @property
-    def finetune_page(self) -> FinetunePage:
-        return self.pages["train"]  # type: ignore[return-value]
-
-    @property
-    def evaluate_page(self) -> EvaluatePage:
-        return self.pages["evaluate"]  # type: ignore[return-value]
-
-    @property
-    def use_page(self) -> UsePage:
-        return self.pages["use"]  # type: ignore[return-value]
+    # Each page by its step, typed (the step list is the only order the tab knows).
+    index_page: IndexPage = _page("index")
+    glossary_page: GlossaryPage = _page("glossary")
+    download_page: DownloadPage = _page("download")
+    prepare_page: PreparePage = _page("prepare")
+    finetune_page: FinetunePage = _page("train")
+    evaluate_page: EvaluatePage = _page("evaluate")
+    use_page: UsePage = _page("use")
 
     @property
     def current_step(self) -> str:

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QMessageBox,
-    QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from signdesk.transcript import NOT_SURE, short_time
 from signdesk.ui.speech import Speaker
 from signdesk.ui.transcript_model import TranscriptModel
+from signdesk.ui.widgets import push_button
 
 SAVE_FILTERS = "Text (*.txt);;Subtitles (*.srt);;JSON (*.json)"
 
@@ -116,28 +116,13 @@ class TranscriptView(QWidget):
         self.text_scale = 2.0
         self.save_dir = Path.home()
 
-        self.list = QListView(self)
-        self.list.setModel(model)
-        self.list.setItemDelegate(WordDelegate(self))
-        self.list.setFlow(QListView.Flow.LeftToRight)
-        self.list.setWrapping(True)
-        self.list.setResizeMode(QListView.ResizeMode.Adjust)
-        self.list.setSpacing(4)
-        self.list.setUniformItemSizes(False)
-        self.list.setSelectionMode(QListView.SelectionMode.SingleSelection)
-        # lay out long transcripts a batch at a time between events: no GUI stall however long it grows
-        self.list.setLayoutMode(QListView.LayoutMode.Batched)
-        self.list.setBatchSize(200)
-        self.list.setAccessibleName(name)
-        self.list.setAccessibleDescription("Interpreted words; activate a word to see alternatives and correct it")
-        self.list.clicked.connect(self._on_clicked)
-        self.list.activated.connect(self._on_clicked)
+        self.list = self._build_list(model, name)
 
-        self.clear_button = self._button("Clear", "Clear the transcript", self.clear)
+        self.clear_button = push_button(self, "Clear", "Clear the transcript", self.clear)
         self.clear_button.setVisible(can_clear)
-        self.copy_button = self._button("Copy", "Copy the transcript as text", self.copy_to_clipboard)
-        self.save_button = self._button("Save…", "Save the transcript as .txt, .srt or .json", self.save_dialog)
-        self.speak_button = self._button("Speak", "Speak the transcript aloud", self.speak_all)
+        self.copy_button = push_button(self, "Copy", "Copy the transcript as text", self.copy_to_clipboard)
+        self.save_button = push_button(self, "Save…", "Save the transcript as .txt, .srt or .json", self.save_dialog)
+        self.speak_button = push_button(self, "Speak", "Speak the transcript aloud", self.speak_all)
         self.speak_check = QCheckBox("Speak each word", self)
         self.speak_check.setAccessibleName("Speak each word")
         self.speak_check.setAccessibleDescription("Say each word aloud as soon as it is interpreted")
@@ -161,13 +146,25 @@ class TranscriptView(QWidget):
         if speaker is not None:
             speaker.availability_changed.connect(self.set_speech_available)
 
-    def _button(self, text: str, description: str, slot) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setAccessibleName(text.rstrip("…"))
-        button.setAccessibleDescription(description)
-        button.setToolTip(description)
-        button.clicked.connect(slot)
-        return button
+    def _build_list(self, model: TranscriptModel, name: str) -> QListView:
+        """The words, left to right and wrapped like text."""
+        view = QListView(self)
+        view.setModel(model)
+        view.setItemDelegate(WordDelegate(self))
+        view.setFlow(QListView.Flow.LeftToRight)
+        view.setWrapping(True)
+        view.setResizeMode(QListView.ResizeMode.Adjust)
+        view.setSpacing(4)
+        view.setUniformItemSizes(False)
+        view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        # lay out long transcripts a batch at a time between events: no GUI stall however long it grows
+        view.setLayoutMode(QListView.LayoutMode.Batched)
+        view.setBatchSize(200)
+        view.setAccessibleName(name)
+        view.setAccessibleDescription("Interpreted words; activate a word to see alternatives and correct it")
+        view.clicked.connect(self._on_clicked)
+        view.activated.connect(self._on_clicked)
+        return view
 
     # ---------------------------------------------------------------- actions
     def set_speech_available(self, available: bool) -> None:

@@ -7,10 +7,11 @@ jobs), never through each other's widgets, so each page can be built and tested 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from signdesk.training.wizard_state import STEP_TITLES, STEPS
 from signdesk.ui.training_pages.common import heading, hint
@@ -61,6 +62,7 @@ class WizardPage(QWidget):
         super().__init__(parent)
         self.host = host
         self._complete = False
+        self.folder_edit: QLineEdit | None = None  # pages with a folder field set it
         title = f"{STEPS.index(self.step) + 1} · {STEP_TITLES[self.step]}"
         self.setAccessibleName(f"Step {title}")
         outer = QVBoxLayout(self)
@@ -113,3 +115,69 @@ class WizardPage(QWidget):
 
     def shutdown(self) -> None:
         """The window closes: stop timers and child processes of this page (jobs go on)."""
+
+    def _browse_folder(self, title: str, start: Path) -> None:
+        """Browse… beside the page's ``folder_edit``: the chosen folder is used as if typed there."""
+        folder = QFileDialog.getExistingDirectory(self, title, str(start))
+        if folder:
+            self.folder_edit.setText(folder)
+            self._on_folder_edited()
+
+    def _on_folder_edited(self) -> None:
+        """The page's folder field changed (pages with one use the new folder)."""
+
+    def _set(self, key: str, value: Any) -> bool:
+        """Set a state field from a widget; saved soon. False when it already had that value."""
+        if getattr(self.state, key) == value:
+            return False
+        setattr(self.state, key, value)
+        self.host.save_soon()
+        return True
+
+
+class JobPage(WizardPage):
+    """A page that runs one background job (``start``), followed by its ``job_panel``."""
+
+    def _add_job_panel(self, noun: str, stop_grace_ms: int, *, start_text: str = "",
+                       command: Callable[[], str] | None = None) -> JobPanel:
+        """The page's job panel, wired to ``start``, ``_on_events`` and ``_on_ended``; Retry starts again."""
+        from signdesk.ui.job_panel import JobPanel
+
+        panel = JobPanel(self.host.runner, self.inner, noun=noun, stop_grace_ms=stop_grace_ms)
+        if start_text:
+            panel.set_start_text(start_text)
+        if command is not None:
+            panel.set_command_provider(command)
+        panel.sig_start_requested.connect(self.start)
+        panel.sig_retry_requested.connect(self.retry)
+        panel.events_received.connect(self._on_events)
+        panel.job_ended.connect(self._on_ended)
+        self.job_panel = panel
+        return panel
+
+    @property
+    def panel(self) -> JobPanel:
+        return self.job_panel
+
+    def start(self) -> None:
+        """Start the page's job (the Start button)."""
+
+    def retry(self) -> None:
+        """The Retry button after a failure: start again."""
+        self.start()
+
+    def _on_events(self, events: list[dict[str, Any]]) -> None:
+        """New events of the followed job."""
+
+    def _on_ended(self, state: Any) -> None:
+        """The followed job ended: read what it left on disk."""
+        self.refresh()
+
+    def _show_done(self, done: bool) -> None:
+        """The step is complete when ``done`` and no job runs; the step list and status line follow."""
+        self.set_complete(not self.job_panel.running and done)
+        self.host.refresh_steps()
+        self.update_status()
+
+    def shutdown(self) -> None:
+        self.job_panel.shutdown()

@@ -9,6 +9,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -47,6 +48,13 @@ def add_folder_row(form: QFormLayout, parent: QWidget, label: str, name: str, ti
     caption.setBuddy(edit)
     form.addRow(caption, row)
     return edit, button
+
+
+def group_box(parent: QWidget, name: str, title: str = "") -> QGroupBox:
+    """A group box with an accessible name (a screen reader says it when focus enters the group)."""
+    box = QGroupBox(title, parent)
+    box.setAccessibleName(name)
+    return box
 
 
 def table_view(model: QAbstractItemModel, name: str, parent: QWidget | None = None, *,
@@ -105,6 +113,13 @@ def status_label(parent: QWidget | None = None, name: str = "Status") -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setAccessibleName(name)
+    return label
+
+
+def rich_status(parent: QWidget | None = None, name: str = "Status") -> QLabel:
+    """A status label that shows HTML (the ok, warn and error marks below)."""
+    label = status_label(parent, name)
+    label.setTextFormat(Qt.TextFormat.RichText)
     return label
 
 

@@ -18,13 +18,11 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
-    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -33,10 +31,17 @@ from PySide6.QtWidgets import (
 from signdesk.jobs.runner import STOPPED
 from signdesk.training.wizard_state import display_command, download_argv, read_json
 from signdesk.ui.disclosure_button import DisclosureButton
-from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel
-from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import add_folder_row, named, status_label, table_view, warn_html
+from signdesk.ui.training_pages.base import JobPage, WizardHost
+from signdesk.ui.training_pages.common import (
+    add_folder_row,
+    group_box,
+    named,
+    rich_status,
+    status_label,
+    table_view,
+    warn_html,
+)
 from signdesk.ui.training_pages.status_lines import (
     DOWNLOAD_NEEDS,
     FAILED_STATUSES,
@@ -45,6 +50,7 @@ from signdesk.ui.training_pages.status_lines import (
     download_line,
     download_report_line,
 )
+from signdesk.ui.widgets import double_spin_box, spin_box
 
 INTRO = (
     "The clips are fetched from the sites listed in the index, a few at a time and politely per site. "
@@ -64,7 +70,7 @@ def read_failures(folder: Path) -> list[tuple[str, str, str, str, str]]:
                   key=lambda r: (r[3], r[2], r[0]))
 
 
-class DownloadPage(WizardPage):
+class DownloadPage(JobPage):
     """Runs ``signdesk data download`` and shows its progress, per-host success and failed links."""
 
     step = "download"
@@ -76,37 +82,41 @@ class DownloadPage(WizardPage):
         self.summary: dict[str, Any] | None = None
         self.failures: list[tuple[str, str, str, str, str]] | None = None  # None: the manifest is not read yet
         self._reset_run()
+        self.body.addLayout(self._build_form())
+        self._build_more_options()
+        self._add_job_panel("download", 20_000, command=lambda: display_command(download_argv(self.state)))
+        self.job_panel.set_stop_text("&Pause")
+        self.job_panel.job_attached.connect(lambda _job: self._reset_run())
+        self.body.addWidget(self.job_panel)
+        self.warnings = rich_status(self.inner, "Download warnings")
+        self.body.addWidget(self.warnings)
+        self.body.addWidget(self._build_hosts())
+        self.body.addWidget(self._build_report())
+        self._load_fields()
 
+    def _build_form(self) -> QFormLayout:
+        """The download folder and the number of workers."""
         form = QFormLayout()
         self.folder_edit, self.browse_button = add_folder_row(
             form, self.inner, "&Folder:", "Download folder",
             "Clips and manifest.jsonl go here; it can be shared by glossaries", "Choose the download folder")
         self.folder_edit.editingFinished.connect(self._on_folder_edited)
         self.browse_button.clicked.connect(self.browse)
-        self.workers = QSpinBox(self.inner)
-        self.workers.setRange(1, 32)
+        self.workers = spin_box(self.inner, 1, 32, max_width=120, on_change=lambda v: self._set("workers", v))
         named(self.workers, "Workers", "Downloads at once (over all sites)")
-        self.workers.setMaximumWidth(120)
-        self.workers.valueChanged.connect(lambda v: self._set("workers", v))
         form.addRow("&Workers:", self.workers)
-        self.body.addLayout(form)
+        return form
 
-        self.more_box = QGroupBox(self.inner)
-        self.more_box.setAccessibleName("More download options")
+    def _build_more_options(self) -> None:
+        """Politeness per site and retrying dead links, behind "More options"."""
+        self.more_box = group_box(self.inner, "More download options")
         more_form = QFormLayout(self.more_box)
-        self.per_host = QSpinBox(self.more_box)
-        self.per_host.setRange(1, 16)
+        self.per_host = spin_box(self.more_box, 1, 16, max_width=120, on_change=lambda v: self._set("per_host", v))
         named(self.per_host, "Downloads per site", "Downloads at once from one site")
-        self.per_host.setMaximumWidth(120)
-        self.per_host.valueChanged.connect(lambda v: self._set("per_host", v))
         more_form.addRow("Downloads per &site:", self.per_host)
-        self.host_delay = QDoubleSpinBox(self.more_box)
-        self.host_delay.setRange(0.0, 30.0)
-        self.host_delay.setSingleStep(0.25)
-        self.host_delay.setSuffix(" s")
+        self.host_delay = double_spin_box(self.more_box, 0.0, 30.0, 0.25, suffix=" s", max_width=120,
+                                          on_change=lambda v: self._set("host_delay", v))
         named(self.host_delay, "Pause between requests to one site")
-        self.host_delay.setMaximumWidth(120)
-        self.host_delay.valueChanged.connect(lambda v: self._set("host_delay", v))
         more_form.addRow("&Pause per site:", self.host_delay)
         self.retry_failed = QCheckBox("Try &dead and invalid links again", self.more_box)
         named(self.retry_failed, "Try failed links again", "Normally links recorded as dead are not tried again")
@@ -116,31 +126,20 @@ class DownloadPage(WizardPage):
         self.body.addWidget(self.more)
         self.body.addWidget(self.more_box)
 
-        self.job_panel = JobPanel(host.runner, self.inner, noun="download", stop_grace_ms=20_000)
-        self.job_panel.set_stop_text("&Pause")
-        self.job_panel.set_command_provider(lambda: display_command(download_argv(self.state)))
-        self.job_panel.sig_start_requested.connect(self.start)
-        self.job_panel.sig_retry_requested.connect(self.start)
-        self.job_panel.events_received.connect(self._on_events)
-        self.job_panel.job_attached.connect(lambda _job: self._reset_run())
-        self.job_panel.job_ended.connect(self._on_ended)
-        self.body.addWidget(self.job_panel)
-        self.warnings = status_label(self.inner, "Download warnings")
-        self.warnings.setTextFormat(Qt.TextFormat.RichText)
-        self.body.addWidget(self.warnings)
-
+    def _build_hosts(self) -> QGroupBox:
+        """The table of success per site."""
         self.hosts_model = RowsModel(("Site", "Tried", "Usable", "Failed", "Not yet", "Usable %"), self)
-        hosts_box = QGroupBox("Success per site", self.inner)
-        hosts_box.setAccessibleName("Success per site")
+        hosts_box = group_box(self.inner, "Success per site", "Success per site")
         hosts_layout = QVBoxLayout(hosts_box)
         self.hosts_view = self._table(self.hosts_model, "Success per site", hosts_box, stretch_column=0)
         self.hosts_view.setMinimumHeight(110)
         self.hosts_view.setMaximumHeight(220)
         hosts_layout.addWidget(self.hosts_view)
-        self.body.addWidget(hosts_box)
+        return hosts_box
 
-        report_box = QGroupBox("Links that failed", self.inner)
-        report_box.setAccessibleName("Links that failed")
+    def _build_report(self) -> QGroupBox:
+        """The links that failed: a summary, a filter by kind, Save report…, and the table."""
+        report_box = group_box(self.inner, "Links that failed", "Links that failed")
         report_layout = QVBoxLayout(report_box)
         self.report_summary = status_label(report_box, "Failed links summary")
         report_layout.addWidget(self.report_summary)
@@ -164,12 +163,7 @@ class DownloadPage(WizardPage):
         self.report_view = self._table(self.report_proxy, "Failed links", report_box)
         self.report_view.setMinimumHeight(160)
         report_layout.addWidget(self.report_view)
-        self.body.addWidget(report_box)
-        self._load_fields()
-
-    @property
-    def panel(self) -> JobPanel:
-        return self.job_panel
+        return report_box
 
     def _table(self, model: Any, name: str, parent: QWidget, stretch_column: int | None = None) -> QTableView:
         if isinstance(model, QSortFilterProxyModel):
@@ -189,11 +183,6 @@ class DownloadPage(WizardPage):
                 widget.setValue(value)
             widget.blockSignals(False)
 
-    def _set(self, key: str, value: Any) -> None:
-        if getattr(self.state, key) != value:
-            setattr(self.state, key, value)
-            self.host.save_soon()
-
     def _on_folder_edited(self) -> None:
         text = self.folder_edit.text().strip()
         if text and text != str(self.state.videos):
@@ -202,10 +191,7 @@ class DownloadPage(WizardPage):
             self.refresh()
 
     def browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Download folder", str(self.state.videos))
-        if folder:
-            self.folder_edit.setText(folder)
-            self._on_folder_edited()
+        self._browse_folder("Download folder", self.state.videos)
 
     # ---------------------------------------------------------------- state from disk
     def refresh(self) -> None:
@@ -373,6 +359,3 @@ class DownloadPage(WizardPage):
             self.host.runner.run("download-report-save", write,
                                  lambda p: self.report_summary.setText(f"Report saved to {p}."),
                                  lambda message: self.report_summary.setText(f"Report not saved: {message}"))
-
-    def shutdown(self) -> None:
-        self.job_panel.shutdown()

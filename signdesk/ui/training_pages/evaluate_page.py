@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QPushButton,
     QTableView,
@@ -24,10 +23,9 @@ from PySide6.QtWidgets import (
 
 from signdesk.training.wizard_state import adapter_ready, dataset_ready, display_command, evaluate_argv, read_json
 from signdesk.ui.bar_chart import MAX_CATEGORIES, BarChart
-from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel
-from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import named, pct, status_label, table_view
+from signdesk.ui.training_pages.base import JobPage, WizardHost
+from signdesk.ui.training_pages.common import group_box, named, pct, status_label, table_view
 from signdesk.ui.training_pages.status_lines import EVALUATE_NEEDS, evaluate_line
 
 INTRO = (
@@ -39,7 +37,7 @@ INTRO = (
 METRICS = (("top1", "Top-1"), ("top5", "Top-5"), ("class_top1", "Class top-1"), ("class_top5", "Class top-5"))
 
 
-class EvaluatePage(WizardPage):
+class EvaluatePage(JobPage):
     """Runs ``signdesk evaluate`` and shows its report."""
 
     step = "evaluate"
@@ -50,6 +48,19 @@ class EvaluatePage(WizardPage):
         super().__init__(host, INTRO, parent)
         self._ready = False  # an adapter and its dataset are on disk (read by refresh)
         self.report: dict[str, Any] | None = None
+        self.body.addLayout(self._build_form())
+        self._add_job_panel("evaluation", 20_000, start_text="&Evaluate", command=self._preview)
+        self.open_button = QPushButton("Open report &folder", self.job_panel)
+        named(self.open_button, "Open the report folder", "metrics.json, per_gloss.csv, predictions.csv, chart.png")
+        self.open_button.clicked.connect(self.open_folder)
+        self.job_panel.add_button(self.open_button)
+        self.body.addWidget(self.job_panel)
+        self.body.addLayout(self._build_results(), 1)
+        self.notes = status_label(self.inner, "Evaluation notes")
+        self.body.addWidget(self.notes)
+
+    def _build_form(self) -> QFormLayout:
+        """Which clips to score, and whether to score the base model too."""
         form = QFormLayout()
         self.split = QComboBox(self.inner)
         self.split.addItem("test: held out (the honest score)", "test")
@@ -61,21 +72,10 @@ class EvaluatePage(WizardPage):
         named(self.compare, "Compare with the base model")
         self.compare.toggled.connect(self._on_compare)
         form.addRow(self.compare)
-        self.body.addLayout(form)
+        return form
 
-        self.job_panel = JobPanel(host.runner, self.inner, noun="evaluation", stop_grace_ms=20_000)
-        self.job_panel.set_start_text("&Evaluate")
-        self.open_button = QPushButton("Open report &folder", self.job_panel)
-        named(self.open_button, "Open the report folder", "metrics.json, per_gloss.csv, predictions.csv, chart.png")
-        self.open_button.clicked.connect(self.open_folder)
-        self.job_panel.add_button(self.open_button)
-        self.job_panel.set_command_provider(self._preview)
-        self.job_panel.sig_start_requested.connect(self.start)
-        self.job_panel.sig_retry_requested.connect(self.start)
-        self.job_panel.events_received.connect(self._on_events)
-        self.job_panel.job_ended.connect(self._on_ended)
-        self.body.addWidget(self.job_panel)
-
+    def _build_results(self) -> QHBoxLayout:
+        """The metrics table and the most confused signs beside the chart of top-1 per sign."""
         results = QHBoxLayout()
         left = QVBoxLayout()
         self.metrics_model = RowsModel(("Metric", "Base model", "Adapter", "Change"), self)
@@ -84,8 +84,7 @@ class EvaluatePage(WizardPage):
         left.addWidget(self.metrics_view)
         self.literature = status_label(self.inner, "Comparison with published results")
         left.addWidget(self.literature)
-        confusions = QGroupBox("Most confused signs (adapter)", self.inner)
-        confusions.setAccessibleName("Most confused signs")
+        confusions = group_box(self.inner, "Most confused signs", "Most confused signs (adapter)")
         c_layout = QVBoxLayout(confusions)
         self.confusions_model = RowsModel(("Sign", "Taken for", "Clips"), self)
         self.confusions_view = self._table(self.confusions_model, "Most confused signs")
@@ -94,13 +93,7 @@ class EvaluatePage(WizardPage):
         results.addLayout(left, 2)
         self.chart = BarChart("Top-1 per sign", "Chart of top-1 accuracy per sign", self.inner)
         results.addWidget(self.chart, 3)
-        self.body.addLayout(results, 1)
-        self.notes = status_label(self.inner, "Evaluation notes")
-        self.body.addWidget(self.notes)
-
-    @property
-    def panel(self) -> JobPanel:
-        return self.job_panel
+        return results
 
     def _table(self, model: RowsModel, name: str) -> QTableView:
         return table_view(model, name, self.inner, stretch=True)
@@ -137,9 +130,7 @@ class EvaluatePage(WizardPage):
             self.report = read_json(out / "metrics.json") if out is not None else None
             self._show_report()
         self.open_button.setEnabled(out is not None and out.is_dir())
-        self.set_complete(not self.job_panel.running and self.report is not None)
-        self.host.refresh_steps()
-        self.update_status()
+        self._show_done(self.report is not None)
 
     def update_status(self) -> None:
         ready = self._ready  # what refresh last read from the disk
@@ -168,9 +159,6 @@ class EvaluatePage(WizardPage):
                 before = 1 if (model == "adapter" and runs == 2) else 0
                 fraction = (before + done / max(total, 1)) / runs
                 self.job_panel.set_progress(fraction, f"{model}: clip {done:,} of {total:,}")
-
-    def _on_ended(self, state: Any) -> None:
-        self.refresh()  # reads the new report; the status line follows from it
 
     def _show_report(self) -> None:
         report = self.report
@@ -205,6 +193,11 @@ class EvaluatePage(WizardPage):
                                     f"{report.get('glossary_size', '?')} signs, "
                                     f"{report.get('frames', '?')} frames each.")
         self.notes.setText("\n".join(f"Note: {n}" for n in report.get("notes", [])))
+        self._show_chart(base, adapter)
+        self.report_shown.emit(report)
+
+    def _show_chart(self, base: dict[str, Any] | None, adapter: dict[str, Any] | None) -> None:
+        """Top-1 per sign, base model and adapter side by side; many signs: the worst and the best."""
         per_adapter = {g["gloss"]: g["top1"] for g in (adapter or {}).get("per_gloss", [])}
         per_base = {g["gloss"]: g["top1"] for g in (base or {}).get("per_gloss", [])}
         ranked = sorted((per_adapter or per_base).items(), key=lambda kv: (kv[1], kv[0]))
@@ -221,13 +214,9 @@ class EvaluatePage(WizardPage):
         if per_adapter:
             sets.append(("adapter", [100 * per_adapter.get(g, 0.0) for g in names]))
         self.chart.set_data(names, sets, maximum=100, value_title="top-1 %")
-        self.report_shown.emit(report)
 
     def open_folder(self) -> None:
         out = self.state.eval_dir()
         if out is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
-
-    def shutdown(self) -> None:
-        self.job_panel.shutdown()
 

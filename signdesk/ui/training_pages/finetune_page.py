@@ -53,11 +53,11 @@ from signdesk.training.wizard_state import (
     write_train_config,
 )
 from signdesk.ui.disclosure_button import DisclosureButton
-from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.training_chart import TrainingChart
-from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import duration, named, pct, status_label, warn_html
+from signdesk.ui.training_pages.base import JobPage, WizardHost
+from signdesk.ui.training_pages.common import duration, group_box, named, pct, rich_status, warn_html
 from signdesk.ui.training_pages.status_lines import TRAIN_NEEDS, finetune_line, train_note
+from signdesk.ui.widgets import double_spin_box, spin_box
 
 INTRO = (
     "A LoRA adapter is a small set of extra weights (a few MB) trained on top of the base model, which itself "
@@ -69,7 +69,7 @@ STAT_NAMES = (("step", "Step"), ("epoch", "Epoch"), ("loss", "Loss"), ("lr", "Le
               ("rate", "Clips/s"), ("eta", "Time left"), ("best", "Best validation top-1"))
 
 
-class FinetunePage(WizardPage):
+class FinetunePage(JobPage):
     """Runs ``signdesk train`` and charts its events."""
 
     step = "train"
@@ -82,13 +82,23 @@ class FinetunePage(WizardPage):
         self._dataset_ok = False  # a prepared dataset is on disk (read by refresh)
         self._note = ""  # what the followed job last said for the status line
         self._note_job: Any = None  # ... and which job said it: a newer job never shows an older note
-        self.dataset_label = status_label(self.inner, "Training data")
-        self.dataset_label.setTextFormat(Qt.TextFormat.RichText)
+        self.dataset_label = rich_status(self.inner, "Training data")
         self.body.addWidget(self.dataset_label)
-
         top = QHBoxLayout()
-        presets = QGroupBox("Preset", self.inner)
-        presets.setAccessibleName("Training preset")
+        top.addWidget(self._build_presets(), 1)
+        top.addWidget(self._build_where(), 1)
+        self.body.addLayout(top)
+        self._build_advanced()
+        self._build_job_panel()
+        self.body.addLayout(self._build_stats())
+        self.chart = TrainingChart(self.inner)
+        self.chart.setMinimumHeight(270)
+        self.body.addWidget(self.chart, 1)
+        self._fill_fields()
+
+    def _build_presets(self) -> QGroupBox:
+        """A radio button per preset, and Custom."""
+        presets = group_box(self.inner, "Training preset", "Preset")
         preset_layout = QVBoxLayout(presets)
         self.preset_group = QButtonGroup(self)
         self.preset_buttons: dict[str, QRadioButton] = {}
@@ -108,10 +118,11 @@ class FinetunePage(WizardPage):
         self.preset_note.setWordWrap(True)
         self.preset_note.setAccessibleName("Preset description")
         preset_layout.addWidget(self.preset_note)
-        top.addWidget(presets, 1)
+        return presets
 
-        where = QGroupBox("Where", self.inner)
-        where.setAccessibleName("Where to train")
+    def _build_where(self) -> QGroupBox:
+        """The device, 4-bit loading, and the adapter's name and folder."""
+        where = group_box(self.inner, "Where to train", "Where")
         where_form = QFormLayout(where)
         self.device = QComboBox(where)
         self.device.addItems(list(DEVICES))
@@ -131,11 +142,11 @@ class FinetunePage(WizardPage):
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder_label.setAccessibleName("Adapter folder")
         where_form.addRow("Folder:", self.folder_label)
-        top.addWidget(where, 1)
-        self.body.addLayout(top)
+        return where
 
-        self.advanced_form = QGroupBox(self.inner)
-        self.advanced_form.setAccessibleName("Advanced LoRA settings")
+    def _build_advanced(self) -> None:
+        """The LoRA and optimiser settings, three to a row, behind "Advanced LoRA settings"."""
+        self.advanced_form = group_box(self.inner, "Advanced LoRA settings")
         grid = QGridLayout(self.advanced_form)
         self.rank = self._spin("LoRA rank", "Capacity of the adapter: more learns more, and needs more data", 1, 256)
         self.alpha = self._spin("LoRA alpha", "Scale of the adapter's updates (often twice the rank)", 1, 512)
@@ -168,21 +179,20 @@ class FinetunePage(WizardPage):
         self.body.addWidget(self.advanced)
         self.body.addWidget(self.advanced_form)
 
-        self.job_panel = JobPanel(host.runner, self.inner, noun="training", stop_grace_ms=120_000)
+    def _build_job_panel(self) -> None:
+        """Start, Resume, Stop and the log; a resumable run is retried by resuming it."""
+        self._add_job_panel("training", 120_000, command=self.command_preview)
         self.job_panel.set_start_text("&Start training", "Train a new adapter with these settings")
         self.resume_button = QPushButton("Res&ume training", self.job_panel)
         named(self.resume_button, "Resume training", "Go on from the last checkpoint of the stopped run")
         self.resume_button.clicked.connect(self.resume)
         self.job_panel.add_button(self.resume_button)
-        self.job_panel.set_command_provider(self.command_preview)
-        self.job_panel.sig_start_requested.connect(self.start)
-        self.job_panel.sig_retry_requested.connect(self.retry)
         self.job_panel.job_attached.connect(self._on_attached)
-        self.job_panel.events_received.connect(self._on_events)
-        self.job_panel.job_ended.connect(self._on_ended)
         self.job_panel.status_changed.connect(lambda _s: self._update_resume())
         self.body.addWidget(self.job_panel)
 
+    def _build_stats(self) -> QGridLayout:
+        """Captions over bold values: step, epoch, loss, learning rate, clips/s, time left, best top-1."""
         stats = QGridLayout()
         self.stats: dict[str, QLabel] = {}
         for i, (key, text) in enumerate(STAT_NAMES):
@@ -197,30 +207,17 @@ class FinetunePage(WizardPage):
             stats.addWidget(caption, 0, i)
             stats.addWidget(value, 1, i)
             self.stats[key] = value
-        self.body.addLayout(stats)
-        self.chart = TrainingChart(self.inner)
-        self.chart.setMinimumHeight(270)
-        self.body.addWidget(self.chart, 1)
-        self._fill_fields()
-
-    @property
-    def panel(self) -> JobPanel:
-        return self.job_panel
+        return stats
 
     def _spin(self, name: str, tip: str, low: int, high: int) -> QSpinBox:
-        spin = QSpinBox(self.advanced_form)
-        spin.setRange(low, high)
+        spin = spin_box(self.advanced_form, low, high, on_change=lambda _v: self._on_advanced())
         named(spin, name, tip)
-        spin.valueChanged.connect(self._on_advanced)
         return spin
 
     def _dspin(self, name: str, tip: str, low: float, high: float, step: float, decimals: int) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox(self.advanced_form)
-        spin.setDecimals(decimals)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
+        spin = double_spin_box(self.advanced_form, low, high, step, decimals=decimals,
+                               on_change=lambda _v: self._on_advanced())
         named(spin, name, tip)
-        spin.valueChanged.connect(self._on_advanced)
         return spin
 
     # ---------------------------------------------------------------- settings <-> widgets
@@ -283,9 +280,8 @@ class FinetunePage(WizardPage):
         self.host.save_soon()
 
     def _set_state(self, key: str, value: Any) -> None:
-        if not self._filling and getattr(self.state, key) != value:
-            setattr(self.state, key, value)
-            self.host.save_soon()
+        if not self._filling:  # filling the fields from the state is not a change
+            self._set(key, value)
 
     def _on_name_edited(self) -> None:
         name = self.name_edit.text().strip()
@@ -312,9 +308,7 @@ class FinetunePage(WizardPage):
             self.dataset_label.setText(warn_html(TRAIN_NEEDS))
         self._dataset_ok = meta is not None
         self._update_resume()
-        self.set_complete(not self.job_panel.running and adapter_ready(self.state.adapter))
-        self.host.refresh_steps()
-        self.update_status()
+        self._show_done(adapter_ready(self.state.adapter))
 
     def update_status(self) -> None:
         ok = self._dataset_ok
@@ -452,9 +446,6 @@ class FinetunePage(WizardPage):
         if state.status in (FINISHED, STOPPED):
             self.stats["eta"].setText("—")
         self.refresh()
-
-    def shutdown(self) -> None:
-        self.job_panel.shutdown()
 
 
 def model_name(model_id: str) -> str:

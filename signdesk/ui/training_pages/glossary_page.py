@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,8 +35,9 @@ from signdesk.training.wizard_state import PACKAGED_GLOSSARY, PRESET_GLOSSARIES,
 from signdesk.ui.busy_indicator import BusyIndicator
 from signdesk.ui.quick_command import QuickCommand
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import error_html, named, ok_html, status_label, warn_html
+from signdesk.ui.training_pages.common import error_html, named, ok_html, rich_status, warn_html
 from signdesk.ui.training_pages.status_lines import glossary_line
+from signdesk.ui.widgets import single_shot
 
 INTRO = (
     "Choose the signs the adapter will learn. Fewer signs train faster and are told apart more reliably. "
@@ -75,6 +76,23 @@ class GlossaryPage(WizardPage):
         self._pending = False  # edited: a check follows shortly
         self._waiting_for_index = False  # the words could not be checked yet: no index
 
+        self._build_source_row()
+        columns = QHBoxLayout()
+        columns.addLayout(self._build_editor(), 3)
+        columns.addLayout(self._build_flagged(), 2)
+        self.body.addLayout(columns, 1)
+
+        self.words = QuickCommand(self, json_output=False)
+        self.words.finished.connect(self._on_words)
+        self.words.failed.connect(self._on_check_failed)
+        self.check_command = QuickCommand(self, ok_codes=(0, 1))  # 1: some words are unknown
+        self.check_command.finished.connect(self._on_checked)
+        self.check_command.failed.connect(self._on_check_failed)
+        self._timer = single_shot(self, CHECK_DELAY_MS, self._save_and_check)
+        self._update_unknown_buttons()
+
+    def _build_source_row(self) -> None:
+        """The glossary picker and Open file…, with the chosen file's path on a line of its own."""
         row = QHBoxLayout()
         label = QLabel("&Glossary:", self.inner)
         self.source = QComboBox(self.inner)
@@ -98,7 +116,8 @@ class GlossaryPage(WizardPage):
         self.body.addLayout(row)
         self.body.addWidget(self.file_label)
 
-        columns = QHBoxLayout()
+    def _build_editor(self) -> QVBoxLayout:
+        """The words, one per line, and their count."""
         left = QVBoxLayout()
         self.editor = QPlainTextEdit(self.inner)
         self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -111,13 +130,14 @@ class GlossaryPage(WizardPage):
         self.count_label = QLabel(self.inner)
         self.count_label.setAccessibleName("Word count")
         left.addWidget(self.count_label)
-        columns.addLayout(left, 3)
+        return left
 
+    def _build_flagged(self) -> QVBoxLayout:
+        """The check's result and the flagged words, with Use suggestion and Remove flagged words."""
         right = QVBoxLayout()
         self.busy = BusyIndicator(self.inner)
         right.addWidget(self.busy)
-        self.message = status_label(self.inner, "Glossary check")
-        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message = rich_status(self.inner, "Glossary check")
         right.addWidget(self.message)
         caption = QLabel("Words that are not WLASL glosses or repeat an earlier line:", self.inner)
         caption.setWordWrap(True)  # a narrow column (Settings panel open) wraps instead of clipping
@@ -140,20 +160,7 @@ class GlossaryPage(WizardPage):
         buttons.addWidget(self.suggest_button)
         buttons.addWidget(self.remove_button)
         right.addLayout(buttons)
-        columns.addLayout(right, 2)
-        self.body.addLayout(columns, 1)
-
-        self.words = QuickCommand(self, json_output=False)
-        self.words.finished.connect(self._on_words)
-        self.words.failed.connect(self._on_check_failed)
-        self.check_command = QuickCommand(self, ok_codes=(0, 1))  # 1: some words are unknown
-        self.check_command.finished.connect(self._on_checked)
-        self.check_command.failed.connect(self._on_check_failed)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(CHECK_DELAY_MS)
-        self._timer.timeout.connect(self._save_and_check)
-        self._update_unknown_buttons()
+        return right
 
     # ---------------------------------------------------------------- loading
     @property

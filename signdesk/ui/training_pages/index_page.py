@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -24,7 +24,15 @@ from signdesk.ui.busy_indicator import BusyIndicator
 from signdesk.ui.index_fetcher import IndexFetcher
 from signdesk.ui.quick_command import QuickCommand
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import error_html, named, ok_html, status_label, warn_html
+from signdesk.ui.training_pages.common import (
+    error_html,
+    group_box,
+    named,
+    ok_html,
+    rich_status,
+    status_label,
+    warn_html,
+)
 
 INTRO = (
     "SignDesk learns from <b>WLASL</b>, a public dataset of 2,000 American Sign Language signs in about "
@@ -49,6 +57,29 @@ class IndexPage(WizardPage):
         self.stats: dict[str, Any] | None = None
         self._stats_for = ""
 
+        self.body.addLayout(self._build_path_row())
+        self.download_bar = QProgressBar(self.inner)
+        self.download_bar.setAccessibleName("Index download progress")
+        self.download_bar.hide()
+        self.body.addWidget(self.download_bar)
+        self.busy = BusyIndicator(self.inner)
+        self.body.addWidget(self.busy)
+        self.message = rich_status(self.inner, "Index status")
+        self.body.addWidget(self.message)
+        self.body.addWidget(self._build_fields())
+        self.body.addStretch(1)
+
+        self.command = QuickCommand(self)
+        self.command.finished.connect(self._on_stats)
+        self.command.failed.connect(self._on_stats_failed)
+        self.fetcher = IndexFetcher(self)
+        self.fetcher.progressed.connect(self._on_download_progress)
+        self.fetcher.fetched.connect(self._on_downloaded)
+        self.fetcher.fetch_failed.connect(self._on_download_failed)
+        self.path_edit.setText(self.state.index_path)
+
+    def _build_path_row(self) -> QHBoxLayout:
+        """The index file's path, Browse… and Download index."""
         row = QHBoxLayout()
         label = QLabel("&Index file:", self.inner)
         self.path_edit = QLineEdit(self.inner)
@@ -66,20 +97,11 @@ class IndexPage(WizardPage):
         row.addWidget(self.path_edit, 1)
         row.addWidget(self.browse_button)
         row.addWidget(self.download_button)
-        self.body.addLayout(row)
+        return row
 
-        self.download_bar = QProgressBar(self.inner)
-        self.download_bar.setAccessibleName("Index download progress")
-        self.download_bar.hide()
-        self.body.addWidget(self.download_bar)
-        self.busy = BusyIndicator(self.inner)
-        self.body.addWidget(self.busy)
-        self.message = status_label(self.inner, "Index status")
-        self.message.setTextFormat(Qt.TextFormat.RichText)
-        self.body.addWidget(self.message)
-
-        box = QGroupBox("What the index holds", self.inner)
-        box.setAccessibleName("Index statistics")
+    def _build_fields(self) -> QGroupBox:
+        """What the index holds: a labelled value per statistic."""
+        box = group_box(self.inner, "Index statistics", "What the index holds")
         form = QFormLayout(box)
         self.fields: dict[str, QLabel] = {}
         for key, text in (("glosses", "Signs (glosses)"), ("instances", "Clips (instances)"),
@@ -88,17 +110,7 @@ class IndexPage(WizardPage):
             value = status_label(box, text)
             form.addRow(f"{text}:", value)
             self.fields[key] = value
-        self.body.addWidget(box)
-        self.body.addStretch(1)
-
-        self.command = QuickCommand(self)
-        self.command.finished.connect(self._on_stats)
-        self.command.failed.connect(self._on_stats_failed)
-        self.fetcher = IndexFetcher(self)
-        self.fetcher.progressed.connect(self._on_download_progress)
-        self.fetcher.fetched.connect(self._on_downloaded)
-        self.fetcher.fetch_failed.connect(self._on_download_failed)
-        self.path_edit.setText(self.state.index_path)
+        return box
 
     # ---------------------------------------------------------------- actions
     def refresh(self) -> None:

@@ -8,33 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from signdesk.training.wizard_state import dataset_ready, display_command, prepare_argv, read_json
 from signdesk.ui.bar_chart import MAX_CATEGORIES, BarChart
-from signdesk.ui.job_panel import JobPanel
 from signdesk.ui.rows_model import RowsModel
-from signdesk.ui.training_pages.base import WizardHost, WizardPage
+from signdesk.ui.training_pages.base import JobPage, WizardHost
 from signdesk.ui.training_pages.common import (
     THIN_TRAIN_CLIPS,
     add_folder_row,
+    group_box,
     named,
     ok_html,
-    status_label,
+    rich_status,
     table_view,
     warn_html,
 )
 from signdesk.ui.training_pages.status_lines import PREPARE_NEEDS, prepare_line, prepare_summary
+from signdesk.ui.widgets import spin_box
 
 INTRO = (
     "The usable clips are split into <b>training</b> clips (the adapter learns from them), <b>validation</b> "
@@ -49,7 +47,7 @@ METHODS = (
 )
 
 
-class PreparePage(WizardPage):
+class PreparePage(JobPage):
     """Runs ``signdesk data prepare``: method, seed, and the per-gloss result."""
 
     step = "prepare"
@@ -57,6 +55,19 @@ class PreparePage(WizardPage):
     def __init__(self, host: WizardHost, parent: QWidget | None = None) -> None:
         super().__init__(host, INTRO, parent)
         self.meta: dict[str, Any] | None = None
+        self.body.addLayout(self._build_form())
+        self._add_job_panel("preparation", 10_000, start_text="&Prepare dataset",
+                            command=lambda: display_command(prepare_argv(self.state)))
+        self.body.addWidget(self.job_panel)
+        self.summary = rich_status(self.inner, "Dataset summary")
+        self.body.addWidget(self.summary)
+        self.warnings = rich_status(self.inner, "Dataset warnings")
+        self.body.addWidget(self.warnings)
+        self.body.addWidget(self._build_counts())
+        self._load_fields()
+
+    def _build_form(self) -> QFormLayout:
+        """Split method, seed, fewest clips per sign and the dataset folder."""
         form = QFormLayout()
         self.method = QComboBox(self.inner)
         for key, text in METHODS:
@@ -64,42 +75,23 @@ class PreparePage(WizardPage):
         named(self.method, "Split method")
         self.method.currentIndexChanged.connect(self._on_method)
         form.addRow("Split &method:", self.method)
-        self.seed = QSpinBox(self.inner)
-        self.seed.setRange(0, 1_000_000)
+        self.seed = spin_box(self.inner, 0, 1_000_000, max_width=140, on_change=lambda v: self._set("seed", v))
         named(self.seed, "Seed", "The same seed gives the same split")
-        self.seed.setMaximumWidth(140)
-        self.seed.valueChanged.connect(lambda v: self._set("seed", v))
         form.addRow("S&eed:", self.seed)
-        self.min_per_gloss = QSpinBox(self.inner)
-        self.min_per_gloss.setRange(1, 100)
+        self.min_per_gloss = spin_box(self.inner, 1, 100, max_width=140,
+                                      on_change=lambda v: self._set("min_per_gloss", v))
         named(self.min_per_gloss, "Fewest clips per sign", "Stratified: signs with fewer usable clips are left out")
-        self.min_per_gloss.setMaximumWidth(140)
-        self.min_per_gloss.valueChanged.connect(lambda v: self._set("min_per_gloss", v))
         form.addRow("Fewest clips &per sign:", self.min_per_gloss)
         self.folder_edit, self.browse_button = add_folder_row(
             form, self.inner, "&Dataset folder:", "Dataset folder",
             "Where the split manifests go (empty: chosen for you)", "Choose the dataset folder")
         self.folder_edit.editingFinished.connect(self._on_folder_edited)
         self.browse_button.clicked.connect(self.browse)
-        self.body.addLayout(form)
+        return form
 
-        self.job_panel = JobPanel(host.runner, self.inner, noun="preparation", stop_grace_ms=10_000)
-        self.job_panel.set_start_text("&Prepare dataset")
-        self.job_panel.set_command_provider(lambda: display_command(prepare_argv(self.state)))
-        self.job_panel.sig_start_requested.connect(self.start)
-        self.job_panel.sig_retry_requested.connect(self.start)
-        self.job_panel.events_received.connect(self._on_events)
-        self.job_panel.job_ended.connect(self._on_ended)
-        self.body.addWidget(self.job_panel)
-
-        self.summary = status_label(self.inner, "Dataset summary")
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.body.addWidget(self.summary)
-        self.warnings = status_label(self.inner, "Dataset warnings")
-        self.warnings.setTextFormat(Qt.TextFormat.RichText)
-        self.body.addWidget(self.warnings)
-        box = QGroupBox("Clips per sign", self.inner)
-        box.setAccessibleName("Clips per sign")
+    def _build_counts(self) -> QGroupBox:
+        """The clips per sign, as a chart beside a table."""
+        box = group_box(self.inner, "Clips per sign", "Clips per sign")
         layout = QHBoxLayout(box)
         self.chart = BarChart("Clips per sign", "Chart of clips per sign", box)
         layout.addWidget(self.chart, 3)
@@ -108,12 +100,7 @@ class PreparePage(WizardPage):
         self.table = table_view(self.table_model, "Table of clips per sign", box, sortable=True, stretch_column=0)
         side.addWidget(self.table)
         layout.addLayout(side, 2)
-        self.body.addWidget(box)
-        self._load_fields()
-
-    @property
-    def panel(self) -> JobPanel:
-        return self.job_panel
+        return box
 
     # ---------------------------------------------------------------- settings
     def _load_fields(self) -> None:
@@ -139,11 +126,11 @@ class PreparePage(WizardPage):
         self.folder_edit.setPlaceholderText(str(self.state.dataset))
         self.refresh()
 
-    def _set(self, key: str, value: Any) -> None:
-        if getattr(self.state, key) != value:
-            setattr(self.state, key, value)
-            self.host.save_soon()
+    def _set(self, key: str, value: Any) -> bool:
+        changed = super()._set(key, value)
+        if changed:  # the default dataset folder's name follows the split settings
             self.folder_edit.setPlaceholderText(str(self.state.dataset))
+        return changed
 
     def _on_folder_edited(self) -> None:
         text = self.folder_edit.text().strip()
@@ -153,10 +140,7 @@ class PreparePage(WizardPage):
             self.refresh()
 
     def browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", str(self.state.dataset.parent))
-        if folder:
-            self.folder_edit.setText(folder)
-            self._on_folder_edited()
+        self._browse_folder("Dataset folder", self.state.dataset.parent)
 
     # ---------------------------------------------------------------- state from disk
     def refresh(self) -> None:
@@ -164,9 +148,7 @@ class PreparePage(WizardPage):
         if not self.job_panel.running:
             self.meta = read_json(self.state.dataset / "dataset.json") if dataset_ready(self.state.dataset) else None
             self._show_meta()
-        self.set_complete(not self.job_panel.running and self.meta is not None)
-        self.host.refresh_steps()
-        self.update_status()
+        self._show_done(self.meta is not None)
 
     def update_status(self) -> None:
         ready = self.host.step_complete("download")
@@ -188,9 +170,6 @@ class PreparePage(WizardPage):
                 self.job_panel.set_progress(None, f"Looking for the clips of {event.get('glosses', 0):,} signs…")
             elif kind == "phase":
                 self.job_panel.set_progress(None, f"Checking {event.get('count', 0):,} clips…")
-
-    def _on_ended(self, state: Any) -> None:
-        self.refresh()  # reads the new dataset.json; the status line follows from it
 
     def _show_meta(self) -> None:
         meta = self.meta
@@ -234,6 +213,3 @@ class PreparePage(WizardPage):
         self.chart.set_title(title)
         self.chart.set_data([r[0] for r in shown], [("train", [r[1] for r in shown]), ("validation",
                             [r[2] for r in shown]), ("test", [r[3] for r in shown])], stacked=True, value_title="clips")
-
-    def shutdown(self) -> None:
-        self.job_panel.shutdown()

@@ -139,14 +139,18 @@ def glossary_line(*, index_ok: bool, problem: str, pending: bool, result: dict[s
     return "ok", f"All {matched} words are WLASL glosses, with {int(result.get('instances', 0)):,} clips in the index."
 
 
-def prepare_line(*, download_done: bool, job: str, prepared: bool, dataset: str) -> str:
+def _after_job(*, job: str, ready: bool, needs: str, written: str) -> str:
+    """Nothing while the job runs; what the step needs before it can run; where a finished job wrote."""
     if job in ACTIVE:
         return ""
-    if not download_done:
-        return PREPARE_NEEDS
-    if job == "finished" and prepared:
-        return f"Written to {dataset}."
-    return ""
+    if not ready:
+        return needs
+    return written if job == "finished" else ""
+
+
+def prepare_line(*, download_done: bool, job: str, prepared: bool, dataset: str) -> str:
+    return _after_job(job=job, ready=download_done, needs=PREPARE_NEEDS,
+                      written=f"Written to {dataset}." if prepared else "")
 
 
 def prepare_summary(*, download_done: bool, prepared: bool) -> str | None:
@@ -190,10 +194,5 @@ def finetune_line(*, dataset_ok: bool, job: str, note: str) -> str:
 
 
 def evaluate_line(*, ready: bool, job: str, report: str) -> str:
-    if job in ACTIVE:
-        return ""
-    if not ready:
-        return EVALUATE_NEEDS
-    if job == "finished" and report:
-        return f"Report written to {report}."
-    return ""
+    return _after_job(job=job, ready=ready, needs=EVALUATE_NEEDS,
+                      written=f"Report written to {report}." if report else "")

@@ -11,12 +11,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from signdesk.atomicio import atomic_write_text
 from signdesk.training.wizard_state import adapter_ready, read_json
 from signdesk.ui.training_pages.base import WizardHost, WizardPage
-from signdesk.ui.training_pages.common import named, ok_html, pct, status_label, warn_html
+from signdesk.ui.training_pages.common import group_box, named, ok_html, pct, status_label, warn_html
 
 INTRO = (
     "Use the adapter in the Live tab: it is loaded onto the model that is already running, together with the "
@@ -46,8 +46,7 @@ class UsePage(WizardPage):
     def __init__(self, host: WizardHost, parent: QWidget | None = None) -> None:
         super().__init__(host, INTRO, parent)
         self.meta: dict[str, Any] | None = None
-        box = QGroupBox("Your adapter", self.inner)
-        box.setAccessibleName("Adapter summary")
+        box = group_box(self.inner, "Adapter summary", "Your adapter")
         form = QFormLayout(box)
         self.fields: dict[str, QLabel] = {}
         for key, text in (("folder", "Folder"), ("base", "Base model"), ("signs", "Signs"),
