@@ -21,11 +21,10 @@ DEFAULT_GLOSSARY = "core-320"
 
 def cmd_fetch_index(args: argparse.Namespace) -> int:
     """Download the WLASL index (about 12 MB) from its public URL, with JSON-lines progress if asked."""
-    from signdesk.data.events import Stopped, StopToken
     from signdesk.data.index_download import WLASL_INDEX_URL, download_index
-    from signdesk.jobs.events import EXIT_STOPPED, EventWriter
+    from signdesk.jobs.events import EXIT_STOPPED, EventWriter, StopFlag, Stopped
 
-    stop = StopToken(args.stop_file)
+    stop = StopFlag(args.stop_file)
     with EventWriter(args.events) as events:
         events.emit("start", url=args.url)
 
@@ -47,13 +46,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  description="Turn the WLASL index into a clean, reproducible dataset. "
                                              "WLASL is licensed for academic, non-commercial use only (C-UDA).")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    for add in (_register_stats, _register_fetch_index, _register_glossary, _register_download, _register_trim,
+                _register_prepare, _register_bench):  # the order of ``data --help``
+        add(sub)
 
+
+def _register_stats(sub: argparse._SubParsersAction) -> None:
+    """``data stats``: the index's counts."""
     p = sub.add_parser("stats", help="counts of a WLASL index: glosses, instances, splits, hosts, signers")
     _add_wlasl(p)
     p.add_argument("--strict", action="store_true", help="refuse an index with any malformed entry")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_stats)
 
+
+def _register_fetch_index(sub: argparse._SubParsersAction) -> None:
+    """``data fetch-index``: downloading the index."""
     p = sub.add_parser("fetch-index", help="download WLASL_v0.3.json from its public URL")
     p.add_argument("--out", default="WLASL_v0.3.json", help="where to save it (default: ./WLASL_v0.3.json)")
     p.add_argument("--url", default=None, help="another address of the same file")
@@ -61,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stop-file", help="stop cleanly when this file appears")
     p.set_defaults(handler=cmd_fetch_index)
 
+
+def _register_glossary(sub: argparse._SubParsersAction) -> None:
+    """``data glossary``: list, show and check."""
     g = sub.add_parser("glossary", help="list, show or check glossaries")
     gsub = g.add_subparsers(dest="glossary_command", metavar="ACTION", required=True)
     p = gsub.add_parser("list", help="packaged glossaries and presets")
@@ -78,6 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="print JSON; exit code 1 when a word is unknown or repeated")
     p.set_defaults(handler=cmd_glossary_check)
 
+
+def _register_download(sub: argparse._SubParsersAction) -> None:
+    """``data download``: fetching a glossary's clips."""
     p = sub.add_parser("download", help="download, validate and trim the clips of a glossary",
                        epilog="Exit codes: 0 done (some links failing is normal); 1 nothing usable: you seem to be "
                               "offline (every failure a network error) or every link failed; 2 bad input; "
@@ -102,6 +116,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_job_flags(p)
     p.set_defaults(handler=cmd_download)
 
+
+def _register_trim(sub: argparse._SubParsersAction) -> None:
+    """``data trim``: cutting clips out of whole YouTube videos."""
     p = sub.add_parser("trim", help="cut YouTube instances out of whole videos you already have",
                        epilog="A whole video that is not a usable video is recorded as invalid, with the reason. "
                               "Exit codes: 0 done; 1 nothing could be cut; 2 bad input; 3 stopped.")
@@ -116,6 +133,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_job_flags(p)
     p.set_defaults(handler=cmd_trim)
 
+
+def _register_prepare(sub: argparse._SubParsersAction) -> None:
+    """``data prepare``: the train/val/test split."""
     p = sub.add_parser("prepare", help="split downloaded clips into train/val/test manifests")
     _add_wlasl(p)
     _add_glossary(p)
@@ -135,6 +155,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print dataset.json's counts as JSON")
     p.set_defaults(handler=cmd_prepare)
 
+
+def _register_bench(sub: argparse._SubParsersAction) -> None:
+    """``data bench``: download and prepare benchmarks."""
     b = sub.add_parser("bench", help="measure download throughput and prepare time")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     p = bsub.add_parser("download", help="loopback download throughput with 1 and N workers")
@@ -327,10 +350,10 @@ def cmd_glossary_check(args: argparse.Namespace) -> int:
 
 def _run_download(args: argparse.Namespace, instances, options, desc: str) -> int:
     from signdesk.data.download import Downloader, format_summary
-    from signdesk.data.events import StopToken
+    from signdesk.jobs.events import StopFlag
 
     output = _JobOutput(args, desc)
-    stop = StopToken(args.stop_file)
+    stop = StopFlag(args.stop_file)
     try:
         report = Downloader(options, emit=output, stop=stop).run(instances)
     finally:
@@ -381,16 +404,16 @@ def cmd_trim(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from signdesk.data.events import Stopped, StopToken
     from signdesk.data.prepare import PrepareOptions, prepare_dataset
     from signdesk.data.split import Ratios
+    from signdesk.jobs.events import StopFlag, Stopped
 
     index = _index(args)
     glossary = _glossary(args.glossary, index)
     options = PrepareOptions(split=args.split, seed=args.seed, ratios=Ratios.parse(args.ratios),
                              min_per_gloss=args.min_per_gloss, keep_rare=args.keep_rare, verify=args.verify)
     output = _JobOutput(args, "prepare", bar=False)
-    stop = StopToken(args.stop_file)
+    stop = StopFlag(args.stop_file)
     try:
         meta = prepare_dataset(index, glossary, args.videos, args.out, options, emit=output,
                                should_stop=stop.is_set)
