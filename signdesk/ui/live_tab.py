@@ -24,7 +24,7 @@ from signdesk.ui.live_view import LiveView
 from signdesk.ui.motion_meter import percent
 from signdesk.ui.transcript_model import TranscriptModel
 from signdesk.ui.transcript_view import TranscriptView
-from signdesk.ui.widgets import side_by_side, single_shot
+from signdesk.ui.widgets import described, side_by_side, single_shot
 from signdesk.video.camera import COMMON_RESOLUTIONS, OpenCVCamera, VideoFileSource, list_cameras
 from signdesk.video.segment import SegmenterConfig
 
@@ -117,9 +117,8 @@ class LiveTab(QWidget):
         self.start_button.setToolTip("Start or stop the camera (F5)")
         self.start_button.clicked.connect(self.toggle)
         self.hold_button = QPushButton("Hold still", self)
-        self.hold_button.setAccessibleName("Hold still to calibrate motion detection")
-        self.hold_button.setToolTip("Hold still for a second so SignDesk learns how much your scene moves at rest")
-        self.hold_button.setAccessibleDescription(self.hold_button.toolTip())
+        described(self.hold_button, "Hold still to calibrate motion detection",
+                  "Hold still for a second so SignDesk learns how much your scene moves at rest")
         self.hold_button.setEnabled(False)  # only while the camera runs
         self.hold_button.clicked.connect(self.calibrate)
         self.hint = QLabel("", self)
