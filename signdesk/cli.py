@@ -22,11 +22,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Modules that add subcommands; each defines register(subparsers) -> None.
 COMMAND_MODULES = (
     "signdesk.engine.commands",
+    "signdesk.selftest",  # self-test opens the window: registered above the GUI, not by the engine
     "signdesk.data.commands",
     "signdesk.training.commands",
     "signdesk.ui.commands",
     "signdesk.jobs.commands",
-    "signdesk.video.commands",
+    "signdesk.segment_commands",
     "signdesk.live",
 )
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"signdesk {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details to stderr")
+    # `signdesk job run FOLDER` (the child side of a background job) runs the job's command line through
+    # main(); signdesk.jobs sits below the CLI and must not import it, so the CLI hands main down.
+    parser.set_defaults(run_argv=main)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

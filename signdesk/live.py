@@ -68,11 +68,9 @@ def _source_factory(args: argparse.Namespace):
 
 
 def _settings(args: argparse.Namespace):
-    from signdesk.engine.commands import settings_from_args
+    from signdesk.engine.options import settings_from_args
 
-    settings = settings_from_args(args)
-    extra = {"live.threshold": args.threshold, "live.sensitivity": args.sensitivity}
-    return settings.with_overrides({k: v for k, v in extra.items() if v is not None})
+    return settings_from_args(args, {"live.threshold": args.threshold, "live.sensitivity": args.sensitivity})
 
 
 def interpret_clip(interpreter, clip, threshold: float):
@@ -176,7 +174,7 @@ def run_live(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    from signdesk.engine.commands import add_model_options
+    from signdesk.engine.options import add_model_options
 
     p = subparsers.add_parser(
         "live", help="live interpretation without a window: one line (or JSON object) per sign",

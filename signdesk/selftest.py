@@ -2,10 +2,12 @@
 
 Each check runs on its own and reports one line; the exit code is 0 only when every check passed.
 Nothing is downloaded: the model is the tiny random-weight InternVL built here, in a temporary folder.
+It sits above the GUI (the last check opens the window), so the command is registered here, not by the engine.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -66,6 +68,9 @@ def _check_training_job(tmp: Path) -> str:
 
 def _check_window(tmp: Path) -> str:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from signdesk.ui.app import require_qt
+
+    require_qt()  # without PySide6 this check fails with one line that says so
     from PySide6.QtCore import QTimer
 
     from signdesk.ui.app import build_window
@@ -107,3 +112,12 @@ def run_self_test(verbose: bool = False) -> int:
                     traceback.print_exc()
     print("self-test passed" if not failures else f"self-test failed: {failures} of {len(CHECKS)} checks")
     return 0 if not failures else 1
+
+
+def _self_test(args: argparse.Namespace) -> int:
+    return run_self_test(verbose=args.verbose)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    st = subparsers.add_parser("self-test", help="check this installation: model, interpretation, jobs, window")
+    st.set_defaults(handler=_self_test)

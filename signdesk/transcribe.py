@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from signdesk.errors import SignDeskError, VideoError
 from signdesk.transcript import Transcript, candidates_of, short_time
-from signdesk.video.decode import VideoInfo
+from signdesk.video.decode import VideoInfo, is_still_image, probe_image  # noqa: F401 - re-exported
 from signdesk.video.segment import ANALYSIS_WIDTH, SegmenterConfig
 
 if TYPE_CHECKING:
@@ -85,26 +85,6 @@ class SignResult:
             row["error"] = self.error
         return row
 
-
-def is_still_image(path: str | os.PathLike[str]) -> bool:
-    """True for a one-frame image file, judged by its content (OpenCV's image codecs), not its name."""
-    import cv2
-
-    spath = str(path)
-    if not os.path.isfile(spath) or not cv2.haveImageReader(spath):
-        return False
-    return cv2.imcount(spath) == 1  # an animated GIF or multi-page TIFF moves: it goes the video way
-
-
-def probe_image(path: str | os.PathLike[str]) -> VideoInfo:
-    """A still image described as a one-frame video (no frame rate), or VideoError if it cannot be decoded."""
-    import cv2
-
-    image = cv2.imread(str(path))
-    if image is None:
-        raise VideoError(f"{path}: the image cannot be decoded (damaged or truncated)")
-    height, width = image.shape[:2]
-    return VideoInfo(str(path), 1, 0.0, width, height, 0)
 
 
 def _image_sign(path: str | os.PathLike[str]) -> Iterator[TranscribeProgress | SignSpan]:
@@ -233,18 +213,11 @@ def format_line(result: SignResult, threshold: float) -> str:
 
 def run_transcribe(args) -> int:
     """``signdesk transcribe VIDEO [--srt FILE] [--json]``."""
-    from signdesk.config import load_settings
+    from signdesk.engine.options import settings_from_args
+    from signdesk.video.decode import probe_video
 
     video = Path(args.video)
-    overrides = {
-        "model.id": args.model, "model.adapter": args.adapter, "device": args.device, "glossary": args.glossary,
-        "top_k": args.top_k, "frames": args.frames, "mode": args.mode, "live.threshold": args.threshold,
-        "profile": getattr(args, "profile", None),
-    }
-    settings = load_settings({k: v for k, v in overrides.items() if v is not None})
-    if args.no_adapter:
-        settings = settings.with_overrides({"model.adapter": None})
-    from signdesk.video.decode import probe_video
+    settings = settings_from_args(args, {"live.threshold": args.threshold})  # the model flags: engine/options.py
 
     # fail early, before the model loads, on a bad file; a still image is no video for probe_video
     info = probe_image(video) if is_still_image(video) else probe_video(video)

@@ -1,14 +1,49 @@
-"""Shared fixtures: every test runs with its own SIGNDESK_HOME, so no user folder is ever touched."""
+"""Shared fixtures: every test runs with its own SIGNDESK_HOME, so no user folder is ever touched.
+
+``SIGNDESK_BLOCK_QT=1`` makes PySide6 (and pytest-qt) unimportable for the whole run, as on a machine
+without them: the core's tests must pass so (``tests/ui`` and tests marked ``gui`` excluded). Run it as
+``SIGNDESK_BLOCK_QT=1 python -m pytest -p no:pytest-qt -m "not gui" --ignore=tests/ui``.
+"""
 
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
+import numpy as np  # neither numpy nor pytest imports Qt
 import pytest
+
+QT_MODULES = frozenset({"PySide6", "shiboken6", "pytestqt"})
+
+
+class QtBlocker(importlib.abc.MetaPathFinder):
+    """First on ``sys.meta_path``: importing Qt fails with the error an uninstalled package gives."""
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in QT_MODULES:
+            raise ModuleNotFoundError(f"No module named {top!r}", name=top)
+        return None  # everything else: the next finder
+
+
+def block_qt() -> QtBlocker:
+    """Install the blocker (before anything imports Qt); refuse when Qt is imported already."""
+    loaded = sorted(m for m in sys.modules if m.partition(".")[0] in QT_MODULES)
+    if loaded:  # pytest-qt's plugin loads before any conftest: it must be switched off
+        raise RuntimeError(f"SIGNDESK_BLOCK_QT=1, but {', '.join(loaded[:3])} is imported already: "
+                           "run pytest with -p no:pytest-qt")
+    blocker = QtBlocker()
+    sys.meta_path.insert(0, blocker)
+    return blocker
+
+
+# first thing: before any test module (or fixture) imports signdesk
+if os.environ.get("SIGNDESK_BLOCK_QT") == "1":
+    block_qt()
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -25,6 +60,14 @@ def signdesk_home(tmp_path_factory, monkeypatch) -> Path:
     for var in ("SIGNDESK_MODEL", "SIGNDESK_DEVICE"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture
+def without_qt(monkeypatch) -> None:
+    """PySide6 unimportable for one test, as on a machine without it, even where Qt is loaded already."""
+    for name in [m for m in sys.modules if m.partition(".")[0] in QT_MODULES]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [QtBlocker(), *sys.meta_path])
 
 
 @pytest.fixture(scope="session")

@@ -1,65 +1,23 @@
-"""Engine subcommands: interpret, model (download / make-test / list), doctor, bench."""
+"""Engine subcommands: interpret, model (download / make-test / list), doctor, bench.
+
+The model flags come from ``signdesk.engine.options`` (shared with every command that loads a model).
+``self-test`` is registered by ``signdesk.selftest``: it opens a window, which the engine must not import.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any
 
+from signdesk.engine.options import add_model_options, settings_from_args
 from signdesk.errors import SignDeskError
-from signdesk.hardware import DEVICE_CHOICES
-
-
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that loads a model (they override the settings file)."""
-    group = parser.add_argument_group("model")
-    group.add_argument("--model", help="hub id or local model folder (default: settings / SIGNDESK_MODEL)")
-    group.add_argument("--revision", help="hub revision: branch, tag or commit")
-    group.add_argument("--adapter", help="LoRA adapter folder ('none' for the base model)")
-    group.add_argument("--device", choices=DEVICE_CHOICES)
-    group.add_argument("--quantize", choices=["none", "4bit", "8bit"], help="CUDA only (bitsandbytes)")
-    group.add_argument("--arithmetic", dest="cpu_arithmetic", choices=["auto", "float32", "bfloat16", "int8"],
-                       help="CPU only: auto picks bfloat16 where the CPU has it natively; int8 needs torchao")
-    group.add_argument("--frames", type=int, help="frames sampled per clip (default: the profile's)")
-    group.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
-                       help="visual budget: quality (8 frames, native size), balanced (8 frames, half size), "
-                            "fast (4 frames, half size), auto (fast on the CPU, quality on GPUs; default)")
-    group.add_argument("--mode", choices=["vocab", "free"], help="rank the glossary, or generate freely")
-    group.add_argument("--glossary", help="packaged glossary name or a file with one gloss per line")
-    group.add_argument("--top-k", type=int, dest="top_k", help="alternatives to report")
-
-
-def settings_from_args(args: argparse.Namespace) -> Any:
-    from signdesk.config import load_settings
-
-    adapter = getattr(args, "adapter", None)
-    overrides = {
-        "model.id": getattr(args, "model", None),
-        "model.revision": getattr(args, "revision", None),
-        "device": getattr(args, "device", None),
-        "quantize": getattr(args, "quantize", None),
-        "cpu_arithmetic": getattr(args, "cpu_arithmetic", None),
-        "frames": getattr(args, "frames", None),
-        "profile": getattr(args, "profile", None),
-        "mode": getattr(args, "mode", None),
-        "glossary": getattr(args, "glossary", None),
-        "top_k": getattr(args, "top_k", None),
-    }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if adapter is not None:
-        overrides["model.adapter"] = None if adapter.lower() == "none" else adapter
-    settings = load_settings(overrides)
-    if getattr(args, "mode", None) == "free" and getattr(args, "glossary", None) is None:
-        settings = settings.with_overrides({"glossary": None})
-    return settings
 
 
 # ---------------------------------------------------------------------------- interpret
 def check_inputs(videos: list[str]) -> tuple[list[str], list[str]]:
     """(readable inputs, one error line per bad one), in order: probed without decoding, before any model loads."""
-    from signdesk.transcribe import is_still_image, probe_image
-    from signdesk.video.decode import probe_video
+    from signdesk.video.decode import is_still_image, probe_image, probe_video
 
     readable, errors = [], []
     for video in videos:
@@ -162,12 +120,6 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _self_test(args: argparse.Namespace) -> int:
-    from signdesk.selftest import run_self_test
-
-    return run_self_test(verbose=args.verbose)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("interpret", help="interpret sign video files",
                               description="Interpret each video as one sign and print the words.")
@@ -198,9 +150,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_model_options(doc)
     doc.add_argument("--json", action="store_true")
     doc.set_defaults(handler=_doctor)
-
-    st = subparsers.add_parser("self-test", help="check this installation: model, interpretation, jobs, window")
-    st.set_defaults(handler=_self_test)
 
     b = subparsers.add_parser("bench", help="per-stage timings of interpretation (decode, preprocess, model)")
     b.add_argument("video", nargs="?", help="a clip (default: a synthetic 1080p clip)")

@@ -11,7 +11,7 @@ from pathlib import Path
 def _run(args: argparse.Namespace) -> int:
     from signdesk.jobs.runner import run_job_folder
 
-    return run_job_folder(Path(args.folder))
+    return run_job_folder(Path(args.folder), args.run_argv)  # signdesk.cli.main, set by the CLI's parser
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,15 +237,17 @@ def list_jobs(root: Path | None = None) -> list[Job]:
     return [Job(p) for p in sorted(root.iterdir(), reverse=True) if (p / "job.json").exists()]
 
 
-def run_job_folder(folder: Path) -> int:
-    """The child side: run the job's command in this process and record its exit code atomically."""
-    from signdesk.cli import main
+def run_job_folder(folder: Path, run_argv: Callable[[list[str]], int]) -> int:
+    """The child side: run the job's command line with ``run_argv`` in this process, record its exit code atomically.
 
+    ``run_argv`` is ``signdesk.cli.main``, handed down by the CLI (``signdesk job run``): jobs sit below the CLI
+    and must not import it.
+    """
     job = Job(folder)
     argv = job.spec()["argv"]
     code = EXIT_FAILED
     try:
-        code = main(argv)
+        code = run_argv(argv)
     except SystemExit as exc:  # argparse errors
         code = exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except BaseException:

@@ -29,7 +29,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from signdesk.engine.options import NO_ADAPTER
     from signdesk.training.evaluate import run_evaluate
+
+    if args.adapter is not None and str(args.adapter).lower() == NO_ADAPTER:  # --adapter none: as every command
+        args.adapter = None
 
     return run_evaluate(args)
 
@@ -95,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and chart.png.",
     )
     e.add_argument("--dataset", required=True, type=Path, metavar="DATASET")
-    e.add_argument("--adapter", type=Path, metavar="ADAPTER", help="a LoRA adapter folder (omit: base model only)")
+    e.add_argument("--adapter", metavar="DIR|none", help="a LoRA adapter folder (omit or 'none': base model only)")
     e.add_argument("--split", default="test", choices=["train", "val", "test"])
     e.add_argument("--out", type=Path, metavar="DIR",
                    help="report folder (default: ADAPTER/eval-SPLIT, or DATASET/eval-SPLIT-base)")

@@ -33,9 +33,23 @@ def load_gui_settings(overrides: dict[str, Any] | None = None):
 
 
 def gui_overrides(args: Any) -> dict[str, Any]:
-    overrides = {"model.id": getattr(args, "model", None), "model.adapter": getattr(args, "adapter", None),
-                 "device": getattr(args, "device", None), "profile": getattr(args, "profile", None)}
-    return {k: v for k, v in overrides.items() if v is not None}
+    from signdesk.engine.options import model_overrides
+
+    return model_overrides(args)  # the model flags, as every command reads them
+
+
+NO_QT = ("the desktop app needs PySide6 (Qt), which is not installed: pip install PySide6-Essentials "
+         "PySide6-Addons (`signdesk transcribe`, `signdesk live` and the other commands work without it)")
+
+
+def require_qt() -> None:
+    """One line instead of a traceback where the window is wanted and PySide6 is missing (a core-only install)."""
+    try:
+        import PySide6  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"PySide6", "shiboken6"}:
+            raise
+        raise SignDeskError(NO_QT) from None
 
 
 #: Qt platform plugins that need a display server, and the variable that names one.

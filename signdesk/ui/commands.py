@@ -1,6 +1,7 @@
 """Subcommands of the desktop app: ``gui``, ``transcribe`` and ``bench live``.
 
-Handlers import Qt (and the engine) only when they run, so ``signdesk --help`` stays fast.
+Handlers import Qt (and the engine) only when they run, so ``signdesk --help`` stays fast and every command
+but the window ones works where PySide6 is not installed (those say so in one line).
 """
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from signdesk.hardware import DEVICE_CHOICES
+from signdesk.engine.options import add_model_options
 
 
 def _gui(args: argparse.Namespace) -> int:
-    from signdesk.ui.app import run_gui
+    from signdesk.ui.app import require_qt, run_gui
 
+    require_qt()
     return run_gui(args)
 
 
@@ -24,17 +26,12 @@ def _transcribe(args: argparse.Namespace) -> int:
 
 
 def _bench_live(args: argparse.Namespace) -> int:
+    from signdesk.ui.app import require_qt
+
+    require_qt()  # before ui.bench, whose scenarios open the window
     from signdesk.ui.bench import run_bench_live
 
     return run_bench_live(args)
-
-
-def _model_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="ID", help="model id or folder (setting model.id)")
-    parser.add_argument("--adapter", metavar="DIR", help="LoRA adapter folder (setting model.adapter)")
-    parser.add_argument("--device", choices=DEVICE_CHOICES, help="where the model runs")
-    parser.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
-                        help="visual budget (setting profile): auto is fast on the CPU, quality on GPUs")
 
 
 BENCH_LIVE_DESCRIPTION = """\
@@ -75,7 +72,7 @@ def register(subparsers: Any) -> None:
                                 description="Open the SignDesk window.")
     gui.add_argument("--camera-file", metavar="VIDEO",
                      help="play this video file, at its own frame rate and looped, as the camera")
-    _model_flags(gui)
+    add_model_options(gui)
     gui.set_defaults(handler=_gui)
 
     tr = subparsers.add_parser(
@@ -85,13 +82,8 @@ def register(subparsers: Any) -> None:
     tr.add_argument("video", metavar="VIDEO", help="the video file")
     tr.add_argument("--srt", metavar="FILE", help="also write SubRip subtitles to FILE")
     tr.add_argument("--json", action="store_true", help="print one JSON report instead of lines")
-    _model_flags(tr)
-    tr.add_argument("--no-adapter", action="store_true", help="use the base model even if an adapter is set")
-    tr.add_argument("--glossary", metavar="NAME|FILE", help="glossary to rank in vocab mode")
-    tr.add_argument("--mode", choices=["vocab", "free"], help="rank the glossary (vocab) or answer freely")
-    tr.add_argument("--top-k", type=int, metavar="K", help="alternatives kept per sign")
-    tr.add_argument("--frames", type=int, metavar="N", help="frames sampled per sign")
     tr.add_argument("--threshold", type=float, metavar="P", help="below this confidence a sign is 'not sure'")
+    add_model_options(tr)
     tr.set_defaults(handler=_transcribe)
 
     # `signdesk bench live` reaches this too (signdesk.cli.ALIASES)

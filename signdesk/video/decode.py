@@ -161,6 +161,27 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     return VideoInfo(spath, count, fps, width, height, rotation)
 
 
+def is_still_image(path: str | os.PathLike[str]) -> bool:
+    """True for a one-frame image file, judged by its content (OpenCV's image codecs), not its name."""
+    import cv2
+
+    spath = str(path)
+    if not os.path.isfile(spath) or not cv2.haveImageReader(spath):
+        return False
+    return cv2.imcount(spath) == 1  # an animated GIF or multi-page TIFF moves: it goes the video way
+
+
+def probe_image(path: str | os.PathLike[str]) -> VideoInfo:
+    """A still image described as a one-frame video (no frame rate), or VideoError if it cannot be decoded."""
+    import cv2
+
+    image = cv2.imread(str(path))
+    if image is None:
+        raise VideoError(f"{path}: the image cannot be decoded (damaged or truncated)")
+    height, width = image.shape[:2]
+    return VideoInfo(str(path), 1, 0.0, width, height, 0)
+
+
 def _read_decord(path: str, num_frames: int, frame_start: int, frame_end: int) -> tuple[np.ndarray, list[int], float]:
     reader = _open_decord(path)  # one reader gives the count and the frames
     count = len(reader)

@@ -157,3 +157,64 @@ def test_help_does_not_import_torch():
     code = "import sys; from signdesk.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ---------------------------------------------------------------------------- one set of model options
+#: Commands that load a model and interpret with it: each takes every flag of engine/options.py.
+MODEL_COMMANDS = ("interpret", "transcribe", "live", "gui", "bench", "doctor")
+
+
+def model_flags(command: str) -> set[str]:
+    """The option strings of the command's 'model' group (hidden ones too)."""
+    from signdesk.cli import build_parser
+
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    (group,) = [g for g in parser._action_groups if g.title == "model"]
+    return {flag for action in group._group_actions for flag in action.option_strings}
+
+
+def test_every_model_command_takes_the_same_model_options():
+    import argparse
+
+    from signdesk.engine.options import add_model_options
+
+    reference = argparse.ArgumentParser()
+    add_model_options(reference)
+    expected = {flag for action in reference._actions for flag in action.option_strings} - {"-h", "--help"}
+    assert {"--model", "--adapter", "--no-adapter", "--glossary", "--device", "--quantize", "--profile",
+            "--arithmetic"} <= expected
+    assert {command: model_flags(command) for command in MODEL_COMMANDS} == dict.fromkeys(MODEL_COMMANDS, expected)
+
+
+@pytest.mark.parametrize("command", MODEL_COMMANDS)
+@pytest.mark.parametrize("flags", [["--adapter", "none"], ["--adapter", "NONE"], ["--no-adapter"]])
+def test_adapter_none_is_the_base_model_everywhere(command, flags, tmp_path):
+    """--no-adapter, the old spelling (transcribe), still works: hidden, it means --adapter none."""
+    from signdesk import paths
+    from signdesk.cli import build_parser
+    from signdesk.engine.options import settings_from_args
+
+    paths.settings_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.settings_file().write_text(f"model:\n  adapter: {tmp_path / 'adapter'}\n", encoding="utf-8")
+    positional = {"interpret": ["clip.mp4"], "transcribe": ["clip.mp4"]}.get(command, [])
+    args = build_parser().parse_args([command, *positional, *flags])
+    assert settings_from_args(args)["model.adapter"] is None
+    assert settings_from_args(build_parser().parse_args([command, *positional]))["model.adapter"] == str(
+        tmp_path / "adapter")
+
+
+def test_no_adapter_is_hidden_from_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["transcribe", "--help"])
+    out = capsys.readouterr().out
+    assert "--no-adapter" not in out and "--adapter DIR|none" in out
+
+
+def test_evaluate_takes_adapter_none(monkeypatch, tmp_path):
+    import signdesk.training.evaluate as evaluate
+
+    seen = []
+    monkeypatch.setattr(evaluate, "run_evaluate", lambda args: seen.append(args.adapter) or 0)
+    assert main(["evaluate", "--dataset", str(tmp_path), "--adapter", "none"]) == 0
+    assert main(["evaluate", "--dataset", str(tmp_path), "--adapter", str(tmp_path / "a")]) == 0
+    assert seen == [None, str(tmp_path / "a")]

@@ -123,6 +123,7 @@ def test_spec_reads_the_version_without_importing_the_app():
 
 
 @pytest.mark.slow
+@pytest.mark.gui  # its last check opens the main window
 def test_self_test_passes_from_source(tmp_path):
     env = {**os.environ, "SIGNDESK_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-m", "signdesk", "self-test"], capture_output=True, text=True, env=env,

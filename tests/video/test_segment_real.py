@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from signdesk.video.commands import segment_stream
+from signdesk.segment_commands import segment_stream
 from signdesk.video.streams import pool_scores, score_spans
 
 pytestmark = pytest.mark.slow

@@ -3,6 +3,9 @@
 ``segment`` prints the spans file mode would interpret. ``bench segment`` builds signer-at-a-webcam
 streams from the real sample clips (see :mod:`signdesk.video.streams`), runs the same file segmenter
 over them and reports recall, precision, start/end errors and the cost per frame.
+
+It uses file mode's sign finding (``signdesk.transcribe.find_signs``), so it sits in the layer above
+``transcribe``, not in ``signdesk.video`` (which file mode itself builds on).
 """
 
 from __future__ import annotations
