@@ -31,7 +31,7 @@ def _probe(args: argparse.Namespace) -> int:
     with EventWriter(args.events) as events:
         events.emit("start", total=args.steps)
         for step in range(1, args.steps + 1):
-            if stop.requested():
+            if stop.is_set():
                 events.emit("stopped", step=step - 1)
                 print("stopped by user", flush=True)
                 return EXIT_STOPPED

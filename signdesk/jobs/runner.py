@@ -31,7 +31,7 @@ from typing import Any
 from signdesk import paths
 from signdesk.atomicio import atomic_write_json
 from signdesk.errors import SignDeskError
-from signdesk.jobs.events import EXIT_FAILED, EXIT_FINISHED, EXIT_STOPPED, EXIT_USAGE, read_events
+from signdesk.jobs.events import EXIT_FAILED, EXIT_FINISHED, EXIT_STOPPED, EXIT_USAGE, EventTail
 
 RUNNING, FINISHED, STOPPED, FAILED, LOST = "running", "finished", "stopped", "failed", "lost"
 
@@ -56,7 +56,7 @@ class Job:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         self._process: subprocess.Popen[bytes] | None = None
-        self._event_offset = 0
+        self._events = EventTail(self.events_file)
 
     # ------------------------------------------------------------ files
     @property
@@ -149,11 +149,10 @@ class Job:
 
     def new_events(self) -> list[dict[str, Any]]:
         """Events written since the last call (tailing ``events.jsonl``)."""
-        events, self._event_offset = read_events(self.events_file, self._event_offset)
-        return events
+        return self._events.read()
 
     def all_events(self) -> list[dict[str, Any]]:
-        return read_events(self.events_file)[0]
+        return EventTail(self.events_file).read()
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from signdesk.data.events import Stopped
 from signdesk.errors import SignDeskError
+from signdesk.jobs.events import Stopped
 
 PROGRESS_EVERY_S = 0.1
 
