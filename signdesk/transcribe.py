@@ -238,6 +238,9 @@ def run_transcribe(args) -> int:
         "top_k": args.top_k, "frames": args.frames, "mode": args.mode, "live.threshold": args.threshold,
         "profile": getattr(args, "profile", None),
     }
+    from signdesk.engine.server_options import server_overrides
+
+    overrides.update(server_overrides(args))
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
     if args.no_adapter:
         settings = settings.with_overrides({"model.adapter": None})

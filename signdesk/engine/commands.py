@@ -28,6 +28,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mode", choices=["vocab", "free"], help="rank the glossary, or generate freely")
     group.add_argument("--glossary", help="packaged glossary name or a file with one gloss per line")
     group.add_argument("--top-k", type=int, dest="top_k", help="alternatives to report")
+    from signdesk.engine.server_options import add_server_options
+
+    add_server_options(parser)
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
@@ -46,6 +49,9 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         "glossary": getattr(args, "glossary", None),
         "top_k": getattr(args, "top_k", None),
     }
+    from signdesk.engine.server_options import server_overrides
+
+    overrides.update(server_overrides(args))
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if adapter is not None:
         overrides["model.adapter"] = None if adapter.lower() == "none" else adapter

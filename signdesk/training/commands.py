@@ -111,6 +111,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--events", metavar="FILE", help="JSON-lines progress events ('-' = stdout)")
     e.add_argument("--stop-file", type=Path, metavar="PATH", help="stop when this file appears")
     e.add_argument("--json", action="store_true", help="print the full report as JSON")
+    from signdesk.engine.server_options import add_server_options
+
+    add_server_options(e)  # --server URL: the clips are scored by a vLLM server
     e.set_defaults(handler=_evaluate)
 
     b = subparsers.add_parser(

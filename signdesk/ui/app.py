@@ -35,6 +35,9 @@ def load_gui_settings(overrides: dict[str, Any] | None = None):
 def gui_overrides(args: Any) -> dict[str, Any]:
     overrides = {"model.id": getattr(args, "model", None), "model.adapter": getattr(args, "adapter", None),
                  "device": getattr(args, "device", None), "profile": getattr(args, "profile", None)}
+    from signdesk.engine.server_options import server_overrides
+
+    overrides.update(server_overrides(args))  # --backend / --server: where the model runs
     return {k: v for k, v in overrides.items() if v is not None}
 
 

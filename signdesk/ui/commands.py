@@ -35,6 +35,9 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICE_CHOICES, help="where the model runs")
     parser.add_argument("--profile", choices=["quality", "balanced", "fast", "auto"],
                         help="visual budget (setting profile): auto is fast on the CPU, quality on GPUs")
+    from signdesk.engine.server_options import add_server_options
+
+    add_server_options(parser)
 
 
 BENCH_LIVE_DESCRIPTION = """\
