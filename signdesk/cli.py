@@ -29,10 +29,11 @@ COMMAND_MODULES = (
     "signdesk.jobs.commands",
     "signdesk.segment_commands",
     "signdesk.live",
+    "signdesk.engine.server_commands",
 )
 
 # Two-word spellings of commands that stand alone: `signdesk bench segment` is `signdesk bench-segment`.
-ALIASES = {("bench", "segment"): "bench-segment", ("bench", "live"): "bench-live"}
+ALIASES = {("bench", "segment"): "bench-segment", ("bench", "live"): "bench-live", ("bench", "server"): "bench-server"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,6 +48,14 @@ SCHEMA = Schema({
     "live.hold_s": float_range(0.05, 2.0),
     "live.sensitivity": float_range(1.0, 10.0),
     "live.speak": Key(bool, "true or false"),
+    # where the model runs (signdesk.engine.server): here, or on a vLLM server; the API key is never a setting
+    "backend": choice("local", "server"),
+    "server.url": Key(str, "a server address such as https://gpu.example.org:8000, or null", nullable=True),
+    "server.key_file": Key(str, "a file holding the API key (readable only by you), or null", nullable=True),
+    "server.ca_bundle": Key(str, "a PEM file of a private certificate authority, or null", nullable=True),
+    "server.timeout": float_range(1.0, 600.0),
+    "server.retries": int_range(0, 10),
+    "server.image_format": choice("jpeg", "png"),
 })
 
 

@@ -196,6 +196,10 @@ def open_interpreter(settings: Any, progress: ModelProgress | None = None, allow
     With an adapter, the base model and glossary nobody chose come from the adapter's metadata
     (``adapter_defaults``), so every caller (commands, live, the app) runs an adapter the same way.
     """
+    if settings.get("backend") == "server":  # the model runs on a vLLM server (signdesk.engine.server)
+        from signdesk.engine.server import open_server_interpreter
+
+        return open_server_interpreter(settings, progress=progress, allow_download=allow_download)
     from signdesk.engine.adapters import adapter_defaults
     from signdesk.engine.interpreter import Interpreter
     from signdesk.engine.vocab import resolve_glossary

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from signdesk.engine.server_options import add_server_options, server_overrides
 from signdesk.hardware import DEVICE_CHOICES
 
 PROFILE_CHOICES = ["quality", "balanced", "fast", "auto"]
@@ -42,6 +43,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--glossary", metavar="NAME|FILE",
                        help="packaged glossary name or a file with one gloss per line")
     group.add_argument("--top-k", type=int, dest="top_k", metavar="K", help="alternatives to report")
+    add_server_options(group)  # where the model runs: here, or on a vLLM server
 
 
 def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -57,6 +59,7 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "mode": getattr(args, "mode", None),
         "glossary": getattr(args, "glossary", None),
         "top_k": getattr(args, "top_k", None),
+        **server_overrides(args),
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     adapter = getattr(args, "adapter", None)

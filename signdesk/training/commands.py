@@ -115,6 +115,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--events", metavar="FILE", help="JSON-lines progress events ('-' = stdout)")
     e.add_argument("--stop-file", type=Path, metavar="PATH", help="stop when this file appears")
     e.add_argument("--json", action="store_true", help="print the full report as JSON")
+    from signdesk.engine.server_options import add_server_options
+
+    # --server URL: the clips are scored by a vLLM server
+    add_server_options(e.add_argument_group("model server (vLLM)"))
     e.set_defaults(handler=_evaluate)
 
     b = subparsers.add_parser(

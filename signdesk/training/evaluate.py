@@ -277,6 +277,9 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     base = meta.get("base_model") or {}
     overrides = {"model.id": args.model or base.get("id"), "device": args.device,
                  "model.revision": args.revision or (base.get("revision") if not args.model else None)}
+    from signdesk.engine.server_options import server_overrides
+
+    overrides.update(server_overrides(args))
     settings = load_settings({k: v for k, v in overrides.items() if v is not None})
     # visual budget profiles: --profile (repeatable), else the adapter's (quality for one from before
     # profiles), else the settings'; resolved on the device once the model is loaded
@@ -295,9 +298,15 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     events.emit("start", command="evaluate", dataset=str(data.folder), split=args.split, clips=len(rows),
                 adapter=str(adapter) if adapter else None, model=settings["model.id"])
     # the arithmetic live use runs with, so the figures are the ones users get
-    loaded = load_model(settings["model.id"], settings["model.revision"], device=settings["device"],
-                        quantize=settings["quantize"], cpu_arithmetic=settings["cpu_arithmetic"])
-    interpreter = Interpreter(loaded, prompt, glossary=data.glosses, top_k=min(5, len(data.glosses)))
+    if settings["backend"] == "server":  # scored by a vLLM server (signdesk.engine.server)
+        from signdesk.engine.server import open_evaluation_interpreter
+
+        interpreter = open_evaluation_interpreter(settings, prompt, data.glosses)
+        loaded = interpreter.loaded
+    else:
+        loaded = load_model(settings["model.id"], settings["model.revision"], device=settings["device"],
+                            quantize=settings["quantize"], cpu_arithmetic=settings["cpu_arithmetic"])
+        interpreter = Interpreter(loaded, prompt, glossary=data.glosses, top_k=min(5, len(data.glosses)))
     profiles = list(dict.fromkeys(resolve_profile(p, loaded.device.name).name for p in wanted))
 
     def frames_for(profile: str) -> int:
