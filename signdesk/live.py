@@ -110,7 +110,7 @@ def _line(result, threshold: float, as_json: bool) -> str:
 
 
 def _sentence_line(sentence, transcript, as_json: bool) -> str:
-    from signdesk.sentence_line import format_sentence
+    from signdesk.transcribe import format_sentence
 
     glosses = transcript.words_line(sentence.entries).strip()
     if not as_json:
@@ -144,7 +144,7 @@ class _Sentences:
 
     def write(self, should_stop=None, *, resting: bool = False) -> None:
         """Write what is due (and, ``resting``, the open sentence once the signer has rested long enough)."""
-        from signdesk.sentence_line import write_pending
+        from signdesk.transcribe import write_pending
 
         if resting and self.last_sign_t:
             self.line.rest(time.monotonic() - self.last_sign_t)

@@ -17,13 +17,10 @@ sentences need it (``pending``), remembers what was asked (``requested``) and ta
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 #: Seconds of rest between two signs that end a sentence (setting ``sentences.pause_seconds``).
 DEFAULT_PAUSE_S = 1.5
@@ -239,43 +236,6 @@ class RestClock:
         with self._lock:
             self._newest_sent = self._answered = self._last_end = 0.0
             self._signing = False
-
-# ------------------------------------------------------------------------------------------ writing (CLI)
-def write_pending(line: SentenceLine, make: Callable[..., Any], glosses_for: Callable[[Sentence], Any], *,
-                  should_stop: Callable[[], bool] | None = None) -> list[Sentence]:
-    """Write every pending sentence, oldest first, with ``make(glosses, should_stop=...)`` (a
-    ``SentenceMaker.make``); returns those written or failed. When ``should_stop`` interrupts one
-    (a sign is waiting) it stays pending and the rest wait too."""
-    from signdesk.engine.sentences import SentenceInterrupted
-    from signdesk.errors import SignDeskError
-
-    done = []
-    for sentence in line.pending():
-        sentence_id, glosses = line.request(sentence)
-        try:
-            output = make(glosses_for(sentence), should_stop=should_stop)
-        except SentenceInterrupted:
-            line.withdraw(sentence_id)
-            break
-        except SignDeskError as exc:
-            done.append(line.fail(sentence_id, glosses, str(exc)))
-            continue
-        except Exception as exc:  # an engine bug on one sentence must not lose the signs
-            log.exception("writing a sentence failed")
-            done.append(line.fail(sentence_id, glosses, f"{type(exc).__name__}: {exc}"))
-            continue
-        done.append(line.fulfil(sentence_id, glosses, output.text, output.timings_ms))
-    return [s for s in done if s is not None]
-
-
-def format_sentence(sentence: Sentence, glosses: str) -> str:
-    """One sentence on one line: times, the sentence (or why it failed), its glosses."""
-    from signdesk.transcript import short_time
-
-    times = f"{short_time(sentence.start_s):>7} – {short_time(sentence.end_s):<7}"
-    text = sentence.text if sentence.ready else f"(no sentence: {sentence.error or 'not written'})"
-    return f"{times}  » {text}   [{glosses}]"
-
 
 def add_sentence_options(parser: Any) -> None:
     """``--sentences/--no-sentences`` and ``--pause`` (settings ``sentences.enabled``, ``sentences.pause_seconds``)."""

@@ -32,6 +32,7 @@ from signdesk.video.segment import ANALYSIS_WIDTH, SegmenterConfig
 if TYPE_CHECKING:
     from signdesk.config import Settings
     from signdesk.engine.protocol import InterpreterProtocol
+    from signdesk.sentence_line import Sentence, SentenceLine
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,6 @@ def results_to_transcript(results: list[SignResult], threshold: float, pause_s: 
 def write_sentences(transcript: Transcript, make: Callable[..., Any]) -> None:
     """Write every sentence of a finished file's transcript (the last one ends with the file)."""
     from signdesk.engine.sentences import glosses_of
-    from signdesk.sentence_line import write_pending
 
     assert transcript.sentences is not None
     transcript.sentences.finish()
@@ -212,6 +212,40 @@ def sentences_report(transcript: Transcript, results: list[SignResult]) -> list[
         row["signs"] = [index_of.get((e.meta.get("start_frame"), e.meta.get("end_frame")), rows[id(e)])
                         for e in entries]
     return report
+
+
+# ------------------------------------------------------------------------------------------ writing sentences (CLI)
+def write_pending(line: SentenceLine, make: Callable[..., Any], glosses_for: Callable[[Sentence], Any], *,
+                  should_stop: Callable[[], bool] | None = None) -> list[Sentence]:
+    """Write every pending sentence, oldest first, with ``make(glosses, should_stop=...)`` (a
+    ``SentenceMaker.make``); returns those written or failed. When ``should_stop`` interrupts one
+    (a sign is waiting) it stays pending and the rest wait too."""
+    from signdesk.engine.sentences import SentenceInterrupted
+
+    done = []
+    for sentence in line.pending():
+        sentence_id, glosses = line.request(sentence)
+        try:
+            output = make(glosses_for(sentence), should_stop=should_stop)
+        except SentenceInterrupted:
+            line.withdraw(sentence_id)
+            break
+        except SignDeskError as exc:
+            done.append(line.fail(sentence_id, glosses, str(exc)))
+            continue
+        except Exception as exc:  # an engine bug on one sentence must not lose the signs
+            log.exception("writing a sentence failed")
+            done.append(line.fail(sentence_id, glosses, f"{type(exc).__name__}: {exc}"))
+            continue
+        done.append(line.fulfil(sentence_id, glosses, output.text, output.timings_ms))
+    return [s for s in done if s is not None]
+
+
+def format_sentence(sentence: Sentence, glosses: str) -> str:
+    """One sentence on one line: times, the sentence (or why it failed), its glosses."""
+    times = f"{short_time(sentence.start_s):>7} – {short_time(sentence.end_s):<7}"
+    text = sentence.text if sentence.ready else f"(no sentence: {sentence.error or 'not written'})"
+    return f"{times}  » {text}   [{glosses}]"
 
 
 # ------------------------------------------------------------------------------------------ the command
@@ -267,8 +301,6 @@ def run_transcribe(args) -> int:
         transcript = results_to_transcript(results, threshold, float(settings["sentences.pause_seconds"]))
         write_sentences(transcript, SentenceMaker(interpreter, settings["sentences.max_new_tokens"]).make)
         if not args.json:
-            from signdesk.sentence_line import format_sentence
-
             for sentence in transcript.sentences.sentences:
                 print(format_sentence(sentence, transcript.words_line(sentence.entries).strip()), flush=True)
     if srt is not None:

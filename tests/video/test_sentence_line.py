@@ -8,7 +8,8 @@ import pytest
 
 from signdesk.engine.prompts import format_glosses, render_sentence_prompt
 from signdesk.engine.sentences import SentenceInterrupted, SentenceOutput, glosses_of
-from signdesk.sentence_line import SentenceLine, write_pending
+from signdesk.sentence_line import SentenceLine
+from signdesk.transcribe import write_pending
 from signdesk.transcript import Transcript
 
 STORE = [("store", 0.3), ("stop", 0.25), ("school", 0.2)]
