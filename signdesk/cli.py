@@ -30,10 +30,12 @@ COMMAND_MODULES = (
     "signdesk.segment_commands",
     "signdesk.live",
     "signdesk.engine.server_commands",
+    "signdesk.engine.sentence_bench",
 )
 
 # Two-word spellings of commands that stand alone: `signdesk bench segment` is `signdesk bench-segment`.
-ALIASES = {("bench", "segment"): "bench-segment", ("bench", "live"): "bench-live", ("bench", "server"): "bench-server"}
+ALIASES = {("bench", "segment"): "bench-segment", ("bench", "live"): "bench-live", ("bench", "server"): "bench-server",
+           ("bench", "sentences"): "bench-sentences"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,6 +56,9 @@ SCHEMA = Schema({
     "server.timeout": float_range(1.0, 600.0),
     "server.retries": int_range(0, 10),
     "server.image_format": choice("jpeg", "png"),
+    "sentences.enabled": Key(bool, "true or false"),
+    "sentences.pause_seconds": float_range(0.3, 10.0),
+    "sentences.max_new_tokens": int_range(8, 128),
 })
 
 

@@ -9,6 +9,11 @@ drive the live path end to end on real clips with it.
 Signs wait in a short queue while the model works; when the model falls behind by more than
 ``QUEUE_SIZE`` signs the oldest waiting one is dropped (and counted on stderr), so the captions stay
 live instead of lagging further and further.
+
+With sentences on (``--sentences`` or the setting ``sentences.enabled``), the signs since the last
+pause are also written as one English sentence (``signdesk.sentence_line``): a line starting with
+``»``, or a JSON object with a ``sentence`` key. A sentence is written only while no sign waits, and
+a sign that arrives meanwhile cuts it short (it is written again at the next rest).
 """
 
 from __future__ import annotations
@@ -70,7 +75,9 @@ def _source_factory(args: argparse.Namespace):
 def _settings(args: argparse.Namespace):
     from signdesk.engine.options import settings_from_args
 
-    return settings_from_args(args, {"live.threshold": args.threshold, "live.sensitivity": args.sensitivity})
+    return settings_from_args(args, {"live.threshold": args.threshold, "live.sensitivity": args.sensitivity,
+                                     "sentences.enabled": getattr(args, "sentences", None),
+                                     "sentences.pause_seconds": getattr(args, "pause", None)})
 
 
 def interpret_clip(interpreter, clip, threshold: float):
@@ -102,6 +109,53 @@ def _line(result, threshold: float, as_json: bool) -> str:
     return json.dumps(row, ensure_ascii=False)
 
 
+def _sentence_line(sentence, transcript, as_json: bool) -> str:
+    from signdesk.transcribe import format_sentence
+
+    glosses = transcript.words_line(sentence.entries).strip()
+    if not as_json:
+        return format_sentence(sentence, glosses)
+    row = {"start": round(sentence.start_s, 3), "end": round(sentence.end_s, 3),
+           "sentence": sentence.text if sentence.ready else "", "glosses": [e.text for e in sentence.entries],
+           "model_ms": round(sentence.timings_ms.get("total", 0.0), 1)}
+    if sentence.error:
+        row["error"] = sentence.error
+    return json.dumps(row, ensure_ascii=False)
+
+
+class _Sentences:
+    """The headless live mode's sentence line: a transcript grouped at pauses, written between signs."""
+
+    def __init__(self, interpreter, settings, threshold: float, as_json: bool) -> None:
+        from signdesk.engine.sentences import SentenceMaker, glosses_of
+        from signdesk.transcript import Transcript
+
+        self.transcript = Transcript(threshold)
+        self.line = self.transcript.use_sentences(float(settings["sentences.pause_seconds"]))
+        self.make = SentenceMaker(interpreter, settings["sentences.max_new_tokens"]).make
+        self.glosses_for = lambda sentence: glosses_of(sentence.entries, self.transcript.is_sure)
+        self.as_json = as_json
+        self.last_sign_t = 0.0  # time.monotonic() when the last sign ended
+
+    def sign(self, result, clip) -> None:
+        self.last_sign_t = max(self.last_sign_t, clip.last_frame_t or time.monotonic())
+        span = result.span
+        self.transcript.add(result.text, result.score, result.candidates, span.start_s, span.end_s, span.motion_id)
+
+    def write(self, should_stop=None, *, resting: bool = False) -> None:
+        """Write what is due (and, ``resting``, the open sentence once the signer has rested long enough)."""
+        from signdesk.transcribe import write_pending
+
+        if resting and self.last_sign_t:
+            self.line.rest(time.monotonic() - self.last_sign_t)
+        for sentence in write_pending(self.line, self.make, self.glosses_for, should_stop=should_stop):
+            print(_sentence_line(sentence, self.transcript, self.as_json), flush=True)
+
+    def finish(self) -> None:
+        self.line.finish()
+        self.write()
+
+
 def run_live(args: argparse.Namespace) -> int:
     from signdesk.engine.loader import open_interpreter
     from signdesk.transcribe import _stderr_progress
@@ -112,6 +166,7 @@ def run_live(args: argparse.Namespace) -> int:
     settings = _settings(args)
     threshold = float(settings["live.threshold"])
     interpreter = open_interpreter(settings, progress=_stderr_progress(args.verbose), allow_download=False)
+    sentences = _Sentences(interpreter, settings, threshold, args.json) if settings["sentences.enabled"] else None
 
     queue = ClipQueue()
     ring = FrameRing(DEFAULT_RING_CAPACITY)
@@ -137,6 +192,9 @@ def run_live(args: argparse.Namespace) -> int:
                 segment.set_segmenter(config.build(capture.source_fps))
                 fps_known = True
             clip = queue.get(timeout=0.1)
+            if clip is None and sentences is not None and segment.is_alive() and not segment.segmenter.signing:
+                # the signer rests: write what is due; a sign that comes meanwhile cuts it short
+                sentences.write(lambda: len(queue) > 0, resting=True)
             if clip is None:
                 if not segment.is_alive():  # the source ended (or failed) and every frame was segmented
                     final = segment.segmenter.flush()
@@ -158,6 +216,12 @@ def run_live(args: argparse.Namespace) -> int:
             last = key
             print(_line(result, threshold, args.json), flush=True)
             printed += 1
+            if sentences is not None:
+                sentences.sign(result, clip)
+                if not len(queue):  # a pause before this sign may have ended a sentence
+                    sentences.write(lambda: len(queue) > 0)
+        if sentences is not None:  # the stream ended: the last sentence ends with it
+            sentences.finish()
     finally:
         capture.stop()
         segment.stop()
@@ -175,6 +239,7 @@ def run_live(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     from signdesk.engine.options import add_model_options
+    from signdesk.sentence_line import add_sentence_options
 
     p = subparsers.add_parser(
         "live", help="live interpretation without a window: one line (or JSON object) per sign",
@@ -188,6 +253,7 @@ def register(subparsers: Any) -> None:
                    help="one JSON object per sign: start, end, text, score, candidates, latency_ms, ...")
     p.add_argument("--threshold", type=float, metavar="P", help="below this confidence a sign is 'not sure'")
     p.add_argument("--sensitivity", type=float, metavar="S", help="1–10: how little motion starts a sign")
+    add_sentence_options(p)
     add_model_options(p)
     p.set_defaults(handler=lambda args: run_live(args))
 

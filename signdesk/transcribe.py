@@ -32,6 +32,7 @@ from signdesk.video.segment import ANALYSIS_WIDTH, SegmenterConfig
 if TYPE_CHECKING:
     from signdesk.config import Settings
     from signdesk.engine.protocol import InterpreterProtocol
+    from signdesk.sentence_line import Sentence, SentenceLine
 
 log = logging.getLogger(__name__)
 
@@ -179,13 +180,72 @@ def transcribe_steps(
     yield TranscribeProgress("interpret", total, total, f"Interpreted {total} sign{'s' if total != 1 else ''}")
 
 
-def results_to_transcript(results: list[SignResult], threshold: float) -> Transcript:
+def results_to_transcript(results: list[SignResult], threshold: float, pause_s: float | None = None) -> Transcript:
+    """The signs as a transcript; with ``pause_s``, grouped into sentences at pauses that long."""
     transcript = Transcript(threshold)
+    transcript.use_sentences(pause_s)
     for r in results:
         if r.error is None:
             transcript.add(r.text, r.score, r.candidates, r.span.start_s, r.span.end_s, r.span.motion_id,
                            start_frame=r.span.start_frame, end_frame=r.span.end_frame)
     return transcript
+
+
+def write_sentences(transcript: Transcript, make: Callable[..., Any]) -> None:
+    """Write every sentence of a finished file's transcript (the last one ends with the file)."""
+    from signdesk.engine.sentences import glosses_of
+
+    assert transcript.sentences is not None
+    transcript.sentences.finish()
+    write_pending(transcript.sentences, make, lambda s: glosses_of(s.entries, transcript.is_sure))
+
+
+def sentences_report(transcript: Transcript, results: list[SignResult]) -> list[dict[str, Any]]:
+    """The sentences for ``--json``: their ``signs`` are indices into the report's ``signs``."""
+    index_of: dict[tuple[int, int], int] = {}
+    for r in results:
+        index_of.setdefault((r.span.start_frame, r.span.end_frame), r.span.index)
+    rows = {id(e): i for i, e in enumerate(transcript.entries)}
+    report = transcript.sentences_json()
+    for row in report:
+        entries = [transcript.entries[i] for i in row["signs"]]
+        row["signs"] = [index_of.get((e.meta.get("start_frame"), e.meta.get("end_frame")), rows[id(e)])
+                        for e in entries]
+    return report
+
+
+# ------------------------------------------------------------------------------------------ writing sentences (CLI)
+def write_pending(line: SentenceLine, make: Callable[..., Any], glosses_for: Callable[[Sentence], Any], *,
+                  should_stop: Callable[[], bool] | None = None) -> list[Sentence]:
+    """Write every pending sentence, oldest first, with ``make(glosses, should_stop=...)`` (a
+    ``SentenceMaker.make``); returns those written or failed. When ``should_stop`` interrupts one
+    (a sign is waiting) it stays pending and the rest wait too."""
+    from signdesk.engine.sentences import SentenceInterrupted
+
+    done = []
+    for sentence in line.pending():
+        sentence_id, glosses = line.request(sentence)
+        try:
+            output = make(glosses_for(sentence), should_stop=should_stop)
+        except SentenceInterrupted:
+            line.withdraw(sentence_id)
+            break
+        except SignDeskError as exc:
+            done.append(line.fail(sentence_id, glosses, str(exc)))
+            continue
+        except Exception as exc:  # an engine bug on one sentence must not lose the signs
+            log.exception("writing a sentence failed")
+            done.append(line.fail(sentence_id, glosses, f"{type(exc).__name__}: {exc}"))
+            continue
+        done.append(line.fulfil(sentence_id, glosses, output.text, output.timings_ms))
+    return [s for s in done if s is not None]
+
+
+def format_sentence(sentence: Sentence, glosses: str) -> str:
+    """One sentence on one line: times, the sentence (or why it failed), its glosses."""
+    times = f"{short_time(sentence.start_s):>7} – {short_time(sentence.end_s):<7}"
+    text = sentence.text if sentence.ready else f"(no sentence: {sentence.error or 'not written'})"
+    return f"{times}  » {text}   [{glosses}]"
 
 
 # ------------------------------------------------------------------------------------------ the command
@@ -217,7 +277,9 @@ def run_transcribe(args) -> int:
     from signdesk.video.decode import probe_video
 
     video = Path(args.video)
-    settings = settings_from_args(args, {"live.threshold": args.threshold})  # the model flags: engine/options.py
+    settings = settings_from_args(args, {  # the model flags: engine/options.py
+        "live.threshold": args.threshold, "sentences.enabled": getattr(args, "sentences", None),
+        "sentences.pause_seconds": getattr(args, "pause", None)})
 
     # fail early, before the model loads, on a bad file; a still image is no video for probe_video
     info = probe_image(video) if is_still_image(video) else probe_video(video)
@@ -232,8 +294,17 @@ def run_transcribe(args) -> int:
                 print(format_line(item, threshold), flush=True)
         elif args.verbose:
             print(f"[{item.stage}] {item.message}", file=sys.stderr, flush=True)
+    transcript = None
+    if settings["sentences.enabled"]:
+        from signdesk.engine.sentences import SentenceMaker
+
+        transcript = results_to_transcript(results, threshold, float(settings["sentences.pause_seconds"]))
+        write_sentences(transcript, SentenceMaker(interpreter, settings["sentences.max_new_tokens"]).make)
+        if not args.json:
+            for sentence in transcript.sentences.sentences:
+                print(format_sentence(sentence, transcript.words_line(sentence.entries).strip()), flush=True)
     if srt is not None:
-        results_to_transcript(results, threshold).save(srt)
+        (transcript or results_to_transcript(results, threshold)).save(srt)
         if not args.json:
             print(f"Subtitles written to {srt}", file=sys.stderr)
     if args.json:
@@ -242,6 +313,8 @@ def run_transcribe(args) -> int:
             "model": _model_id(interpreter, settings), "adapter": settings["model.adapter"], "threshold": threshold,
             "signs": [r.as_dict(threshold) for r in results],
         }
+        if transcript is not None:
+            report["sentences"] = sentences_report(transcript, results)
         print(json.dumps(report, indent=2, ensure_ascii=False))
     elif not results:
         print("No signs found.", file=sys.stderr)

@@ -10,6 +10,11 @@ Rules the live view and file mode share:
 - the user may correct a word by picking one of its alternatives (or typing one).
 
 Exports: plain text (.txt), SubRip subtitles with timestamps (.srt) and JSON.
+
+With the sentence line on (``use_sentences``), the entries are also grouped into sentences at the
+signer's pauses (``signdesk.sentence_line``): .srt then has one cue per sentence, .json a
+``{"signs": [...], "sentences": [...]}`` object, and .txt offers glosses, sentences or both. Off
+(the default), every export is exactly what it was without sentences.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from typing import Any
 
 from signdesk.atomicio import atomic_write_text
 from signdesk.errors import SignDeskError
+from signdesk.sentence_line import SentenceLine
 
 #: Entries kept at most; the oldest go first (a long live session must not grow without bound).
 MAX_ENTRIES = 5000
 #: Two windows of one motion that come this close (seconds) count as overlapping.
 MERGE_GAP_S = 0.3
 NOT_SURE = "not sure"
+#: What a .txt export holds: the glosses (one line), the sentences (one per line), or each sentence over its glosses.
+TEXT_CONTENTS = ("glosses", "sentences", "both")
 
 
 @dataclass
@@ -69,6 +77,22 @@ class Transcript:
         self.max_entries = max_entries
         self.entries: list[Entry] = []
         self.dropped = 0  # entries removed from the front because of ``max_entries``
+        self.sentences: SentenceLine | None = None  # the sentence line, when on
+
+    def use_sentences(self, pause_s: float | None) -> SentenceLine | None:
+        """Turn the sentence line on (the pause in seconds that ends a sentence) or off (None).
+
+        Turned on, the entries already there are grouped by the same rule; turned off, sentences are forgotten.
+        """
+        if pause_s is None:
+            self.sentences = None
+        elif self.sentences is not None:
+            self.sentences.pause_s = float(pause_s)
+        else:
+            self.sentences = SentenceLine(pause_s)
+            for entry in self.entries:
+                self.sentences.add(entry)
+        return self.sentences
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -96,8 +120,12 @@ class Transcript:
             last.meta.update(meta)
             return len(self.entries) - 1, True
         self.entries.append(Entry(text, score, list(candidates), start_s, end_s, motion_id, meta=dict(meta)))
+        if self.sentences is not None:
+            self.sentences.add(self.entries[-1])
         if len(self.entries) > self.max_entries:
             overflow = len(self.entries) - self.max_entries
+            if self.sentences is not None:
+                self.sentences.discard(self.entries[:overflow])
             del self.entries[:overflow]
             self.dropped += overflow
         return len(self.entries) - 1, False
@@ -129,11 +157,15 @@ class Transcript:
         return entry
 
     def remove(self, row: int) -> None:
+        if self.sentences is not None:
+            self.sentences.discard([self.entries[row]])
         del self.entries[row]
 
     def clear(self) -> None:
         self.entries.clear()
         self.dropped = 0
+        if self.sentences is not None:
+            self.sentences.clear()
 
     # -- display helpers
     def label(self, entry: Entry) -> str:
@@ -141,20 +173,55 @@ class Transcript:
         return entry.text if self.is_sure(entry) else f"{entry.text}?"
 
     # -- exports
-    def to_text(self) -> str:
-        """The words on one line; words we are not sure of in parentheses with a question mark."""
-        words = [e.text if self.is_sure(e) else f"({e.text}?)" for e in self.entries]
+    def to_text(self, contents: str = "glosses") -> str:
+        """The words on one line; words we are not sure of in parentheses with a question mark.
+
+        ``contents`` (with the sentence line on): "sentences", one sentence per line (glosses not yet
+        written as a sentence stand in brackets), or "both", each sentence over its glosses.
+        """
+        if contents not in TEXT_CONTENTS:
+            raise ValueError(f"contents must be one of {', '.join(TEXT_CONTENTS)} (got {contents!r})")
+        if contents == "glosses" or self.sentences is None:
+            return self.words_line(self.entries)
+        lines = []
+        for sentence in self.sentences.sentences:
+            if not sentence.entries:
+                continue
+            glosses = self.words_line(sentence.entries).strip()
+            if not sentence.ready:
+                lines.append(f"[{glosses}]")
+            elif contents == "sentences":
+                lines.append(sentence.text)
+            else:
+                lines += [sentence.text, f"  [{glosses}]"]
+        return "".join(line + "\n" for line in lines)
+
+    def words_line(self, entries: list[Entry]) -> str:
+        """These entries' words on one line, as ``to_text`` writes them."""
+        words = [e.text if self.is_sure(e) else f"({e.text}?)" for e in entries]
         return " ".join(words) + ("\n" if words else "")
 
     def to_srt(self, *, min_duration_s: float = 0.5) -> str:
-        """SubRip subtitles: one cue per entry, at least ``min_duration_s`` long, never overlapping the next."""
+        """SubRip subtitles: one cue per entry, at least ``min_duration_s`` long, never overlapping the next.
+
+        With the sentence line on: one cue per sentence, over its signs' time (its glosses in brackets
+        until it is written)."""
+        cues = []
+        if self.sentences is None:
+            for entry in self.entries:
+                text = entry.text if self.is_sure(entry) else f"{entry.text}? ({NOT_SURE})"
+                cues.append((entry.start_s, entry.end_s, text))
+        else:
+            for sentence in self.sentences.sentences:
+                if sentence.entries:
+                    text = sentence.text if sentence.ready else f"[{self.words_line(sentence.entries).strip()}]"
+                    cues.append((sentence.start_s, sentence.end_s, text))
         blocks = []
-        for i, entry in enumerate(self.entries, 1):
-            start = max(0.0, entry.start_s)
-            end = max(entry.end_s, start + min_duration_s)
-            if i < len(self.entries):
-                end = min(end, max(self.entries[i].start_s, start + 0.001))
-            text = entry.text if self.is_sure(entry) else f"{entry.text}? ({NOT_SURE})"
+        for i, (start_s, end_s, text) in enumerate(cues, 1):
+            start = max(0.0, start_s)
+            end = max(end_s, start + min_duration_s)
+            if i < len(cues):
+                end = min(end, max(cues[i][0], start + 0.001))
             blocks.append(f"{i}\n{srt_time(start)} --> {srt_time(end)}\n{text}\n")
         return "\n".join(blocks)
 
@@ -167,8 +234,24 @@ class Transcript:
             rows.append(row)
         return rows
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write .srt, .json or (anything else) plain text, atomically; ``SaveError`` says why it cannot."""
+    def sentences_json(self) -> list[dict[str, Any]]:
+        """The sentences (start_s, end_s, signs: entry rows, glosses, text, error), [] with the line off."""
+        if self.sentences is None:
+            return []
+        rows = {id(e): i for i, e in enumerate(self.entries)}
+        return self.sentences.to_json(lambda entry: rows[id(entry)])
+
+    def to_report(self) -> list[dict[str, Any]] | dict[str, Any]:
+        """What a .json export holds: the entries (``to_json``), or with the sentence line on
+        ``{"signs": entries, "sentences": sentences_json()}``."""
+        if self.sentences is None:
+            return self.to_json()
+        return {"signs": self.to_json(), "sentences": self.sentences_json()}
+
+    def save(self, path: str | os.PathLike[str], *, contents: str = "glosses") -> Path:
+        """Write .srt, .json or (anything else) plain text, atomically; ``SaveError`` says why it cannot.
+
+        ``contents``: what plain text holds (see ``to_text``)."""
         path = Path(path).expanduser()
         if path.is_dir():
             raise SaveError(_folder_message(path))
@@ -176,9 +259,9 @@ class Transcript:
         if suffix == ".srt":
             text = self.to_srt()
         elif suffix == ".json":
-            text = json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+            text = json.dumps(self.to_report(), indent=2, ensure_ascii=False) + "\n"
         else:
-            text = self.to_text()
+            text = self.to_text(contents)
         try:
             return atomic_write_text(path, text)
         except OSError as exc:

@@ -68,6 +68,8 @@ def _add_bench_live(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
+    from signdesk.sentence_line import add_sentence_options
+
     gui = subparsers.add_parser("gui", help="open the desktop app (the default with no command)",
                                 description="Open the SignDesk window.")
     gui.add_argument("--camera-file", metavar="VIDEO",
@@ -84,6 +86,7 @@ def register(subparsers: Any) -> None:
     tr.add_argument("--json", action="store_true", help="print one JSON report instead of lines")
     tr.add_argument("--threshold", type=float, metavar="P", help="below this confidence a sign is 'not sure'")
     add_model_options(tr)
+    add_sentence_options(tr)
     tr.set_defaults(handler=_transcribe)
 
     # `signdesk bench live` reaches this too (signdesk.cli.ALIASES)

@@ -167,6 +167,8 @@ class FileTab(VideoDropTarget, QWidget):
         self.cancel_button.setVisible(False)
         self.open_button.setEnabled(True)
         count = len(self.model.transcript)
+        if not cancelled:  # the file ended: so does its last sentence
+            self.transcript.sentence_panel.finish()
         if cancelled:
             self.status.setText(f"Cancelled: {count} word{'s' if count != 1 else ''} so far.")
         elif not self.status.text().startswith("⚠"):
@@ -198,3 +200,7 @@ class FileTab(VideoDropTarget, QWidget):
 
     def set_threshold(self, threshold: float) -> None:
         self.model.set_threshold(threshold)
+
+    def set_sentences(self, pause_s: float | None) -> None:
+        """The sentence line on (a rest of ``pause_s`` seconds between signs ends a sentence) or off (None)."""
+        self.transcript.set_sentences(pause_s)

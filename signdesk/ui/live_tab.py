@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signdesk.sentence_line import RestClock, pause_setting
 from signdesk.ui.live_session import LiveSession
 from signdesk.ui.live_view import LiveView
 from signdesk.ui.motion_meter import percent
@@ -51,6 +52,8 @@ NO_CAMERA_TEXT = ("No camera found ({reason}). Connect one, or use a video file 
                   "(Ctrl+Shift+O).")
 NO_CAMERA_ACTION = "Use a video file as the camera…"
 NO_CAMERA_HINT = "No camera found; still looking for one"
+#: How often the sentence line checks whether the signer has rested long enough to end a sentence.
+REST_CHECK_MS = 250
 
 _STATE_TEXT = {
     "opening": ("Opening {name}…", "info"),
@@ -140,6 +143,8 @@ class LiveTab(QWidget):
         self.model = TranscriptModel(float(settings["live.threshold"]), parent=self)
         self.transcript = TranscriptView(self.model, speaker, self, name="Live transcript")
         self.transcript.speak_check.setChecked(bool(settings["live.speak"]))
+        self.transcript.set_sentences(pause_setting(settings))
+        self.rest_clock = RestClock()  # how long the signer has rested: the sentence line's pause rule
         self.speaker = speaker
         self.splitter = side_by_side(self, self.view, self.transcript)
         self.splitter.setSizes([600, 400])  # the transcript gets room (a saved layout wins, see restore_state)
@@ -155,6 +160,9 @@ class LiveTab(QWidget):
         self._error_timer = single_shot(self, ERROR_SHOW_MS, self._clear_transient)
         self._note_timer = single_shot(self, NOTE_SHOW_MS, self._clear_note)
         self._note = ""
+        self._rest_timer = QTimer(self, interval=REST_CHECK_MS)
+        self._rest_timer.timeout.connect(self._check_rest)
+        self._rest_timer.start()
 
     # ---------------------------------------------------------------- cameras
     def refresh_cameras(self) -> None:
@@ -262,6 +270,8 @@ class LiveTab(QWidget):
 
     def stop(self) -> bool:
         ok = self.session.stop()
+        self.transcript.sentence_panel.finish()  # the signing ended with the camera: so does its sentence
+        self.rest_clock.reset()
         self.view.clear()
         self.view.set_message("")
         self.start_button.setText("Start")
@@ -308,6 +318,7 @@ class LiveTab(QWidget):
         self.settings = settings
         self.model.set_threshold(float(settings["live.threshold"]))
         self.session.set_segmenter_config(SegmenterConfig.from_settings(settings))
+        self.transcript.set_sentences(pause_setting(settings))
 
     def set_model_ready(self, ready: bool) -> None:
         self._model_ready = ready
@@ -319,7 +330,8 @@ class LiveTab(QWidget):
     # ---------------------------------------------------------------- pipeline events
     def _submit(self, clip: SignClip) -> None:
         """From the segmenter thread: hand the clip to the engine (never blocks)."""
-        self._clip_sink(clip)
+        if self._clip_sink(clip):
+            self.rest_clock.sent(clip.emitted_t)
 
     @Slot(object)
     def _on_frame(self, frame) -> None:
@@ -371,11 +383,13 @@ class LiveTab(QWidget):
 
     @Slot(bool, float)
     def _on_segmenter_status(self, signing: bool, collected_s: float) -> None:
+        self.rest_clock.signing(signing)
         self.view.set_signing(signing, collected_s, float(self.settings["live.max_sign_s"]))
 
     def on_clip_interpreted(self, clip: SignClip, outcome: ClipOutcome) -> None:
         now = time.monotonic()
         self.view.set_busy(False)
+        self.rest_clock.answered(clip.emitted_t, clip.last_frame_t or now)
         if not outcome.text:
             return
         row, merged = self.model.add(
@@ -397,11 +411,13 @@ class LiveTab(QWidget):
         self.latencies.append(figures)
         self.latency_measured.emit(figures["sign_end_to_entry_ms"], outcome.model_ms)
         entry = self.model.entry(row)
+        # with sentences on, speech reads each sentence instead (TranscriptView._on_sentence_written)
         if (not merged and self.speaker is not None and self.transcript.speak_check.isChecked()
-                and self.model.transcript.is_sure(entry)):
+                and self.model.transcript.is_sure(entry) and not self.transcript.sentence_panel.enabled):
             self.speaker.say(entry.text)
 
     def on_clip_failed(self, clip: SignClip, message: str) -> None:
+        self.rest_clock.answered(clip.emitted_t, clip.last_frame_t or time.monotonic())
         self.clip_errors += 1
         self.view.set_busy(False)
         self.view.set_message(f"This sign could not be interpreted: {message}", "warning")
@@ -410,6 +426,11 @@ class LiveTab(QWidget):
 
     def on_clip_started(self) -> None:
         self.view.set_busy(True)
+
+    def _check_rest(self) -> None:
+        """The sentence line's pause rule: the open sentence is written once the signer has rested long enough."""
+        if self.running and self.transcript.sentence_panel.enabled:
+            self.transcript.sentence_panel.rest(self.rest_clock.resting_s(time.monotonic()))
 
     def _clear_transient(self) -> None:
         if self.session.state == "running":

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget,
 
 from signdesk import __version__
 from signdesk.errors import ConfigError, SignDeskError
+from signdesk.sentence_line import pause_setting
 from signdesk.ui import window_state
 from signdesk.ui.file_tab import FileTab
 from signdesk.ui.live_tab import LiveTab
@@ -44,6 +45,7 @@ SHORTCUTS = (
     ("Ctrl+Shift+C", "Copy the transcript"),
     ("Ctrl+L", "Clear the transcript"),
     ("Ctrl+K", "Speak the transcript"),
+    ("Ctrl+Return", "End the sentence now (sentences on)"),
     ("Ctrl++ / Ctrl+-", "Larger / smaller transcript text"),
     ("Ctrl+,", "Show or hide the settings"),
     ("Esc", "Cancel interpreting a video file"),
@@ -154,6 +156,8 @@ class MainWindow(VideoDropTarget, QMainWindow):
         self.act_speak = self._action("S&peak transcript", lambda: self.current_transcript().speak_all(), "Ctrl+K")
         self.act_speak.setEnabled(False)
         self.act_cancel = self._action("Cancel &video", self.engine.cancel_file_job, "Esc")
+        self.act_end_sentence = self._action("&End sentence", lambda: self.current_transcript().sentence_panel.finish(),
+                                             "Ctrl+Return", "Write the signs since the last sentence as a sentence now")
         self.act_bigger = self._action("&Larger text", lambda: self._zoom(1.15), QKeySequence.StandardKey.ZoomIn)
         self.act_bigger.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
         self.act_smaller = self._action("S&maller text", lambda: self._zoom(1 / 1.15), QKeySequence.StandardKey.ZoomOut)
@@ -178,7 +182,7 @@ class MainWindow(VideoDropTarget, QMainWindow):
         menu = bar.addMenu("&Edit")
         menu.addActions([self.act_copy, self.act_clear])
         menu = bar.addMenu("&Live")
-        menu.addActions([self.act_start, self.act_speak, self.act_cancel])
+        menu.addActions([self.act_start, self.act_speak, self.act_end_sentence, self.act_cancel])
         menu = bar.addMenu("&View")
         menu.addActions([self.act_live_tab, self.act_file_tab, self.act_training_tab, self.act_bigger, self.act_smaller,
                          self.act_settings])
@@ -201,6 +205,12 @@ class MainWindow(VideoDropTarget, QMainWindow):
         e.file_sign_interpreted.connect(self.files.on_sign)
         e.file_failed.connect(self.files.on_failed)
         e.file_finished.connect(self._on_file_finished)
+        # the sentence line: both transcripts ask the engine; answers go back by key (the transcript's name)
+        for view in self._sentence_views():
+            view.sentence_panel.set_sink(self.engine.request_sentence)
+            e.sentence_written.connect(view.sentence_panel.on_written)
+            e.sentence_failed.connect(view.sentence_panel.on_failed)
+        self.files.transcript.set_sentences(pause_setting(self.settings))
         self.banner.download_requested.connect(self.download_model)
         self.banner.retry_requested.connect(self.reload_model)
         self.banner.settings_requested.connect(self.show_settings)
@@ -273,6 +283,8 @@ class MainWindow(VideoDropTarget, QMainWindow):
         self.status.set_engine(info.device, info.model_id, info.adapter, info.dtype)
         self.live.set_clip_size(info.frame_size)  # live signs reach the model resized once, as files do
         self.live.set_model_ready(True)
+        for view in self._sentence_views():  # requests made before (or dropped by a reload) go out again
+            view.sentence_panel.resend()
         if self._pending_file:
             path, self._pending_file = self._pending_file, None
             self.open_video(path)
@@ -426,6 +438,9 @@ class MainWindow(VideoDropTarget, QMainWindow):
                 self.engine.configure(**options)
         self.live.apply_settings(self.settings)
         self.files.set_threshold(float(self.settings["live.threshold"]))
+        self.files.set_sentences(pause_setting(self.settings))
+        if "sentences.max_new_tokens" in changes:
+            self.engine.sentence_settings_changed()
         self.status.showMessage("Settings applied and saved.", 4000)
         return True
 
@@ -447,6 +462,9 @@ class MainWindow(VideoDropTarget, QMainWindow):
         if bool(self.settings["live.speak"]) != on:
             self.settings.set_user("live.speak", on)
             self._save_settings()
+
+    def _sentence_views(self) -> tuple[TranscriptView, TranscriptView]:
+        return self.live.transcript, self.files.transcript
 
     def current_transcript(self) -> TranscriptView:
         return self.files.transcript if self.tabs.currentWidget() is self.files else self.live.transcript

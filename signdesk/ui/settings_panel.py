@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -152,6 +153,16 @@ class SettingsPanel(QWidget):
                   "(the Live tab's meter shows the threshold)")
         form.addRow("Sens&itivity:", self.sensitivity)
 
+        self.sentences = QCheckBox("Write sentences", self)
+        described(self.sentences, "Write sentences",
+                  "Also turn the signs between pauses into one English sentence, with the model's own language "
+                  "model (text only); speech then reads the sentences")
+        self.sentences.toggled.connect(lambda on: self.pause.setEnabled(on))
+        form.addRow("Se&ntences:", self.sentences)
+        self.pause = self._seconds("Sentence pause", "A rest this long between two signs ends a sentence", 0.3, 10.0)
+        self.pause.setEnabled(False)
+        form.addRow("Sentence &pause:", self.pause)
+
     def _build_buttons(self) -> QHBoxLayout:
         self.apply_button = QPushButton("&Apply", self)
         described(self.apply_button, "Apply settings", "Apply and save the changed settings")
@@ -236,12 +247,15 @@ class SettingsPanel(QWidget):
         self.min_sign.setValue(float(v["live.min_sign_s"]))
         self.max_sign.setValue(float(v["live.max_sign_s"]))
         self.sensitivity.setValue(float(v["live.sensitivity"]))
+        self.sentences.setChecked(bool(v["sentences.enabled"]))
+        self.pause.setValue(float(v["sentences.pause_seconds"]))
+        self.pause.setEnabled(self.sentences.isChecked())
 
     @staticmethod
     def keys() -> tuple[str, ...]:
         return ("model.id", "model.adapter", "device", "profile", "quantize", "frames", "mode", "glossary", "top_k",
                 "live.threshold", "live.segmentation", "live.stride", "live.min_sign_s", "live.max_sign_s",
-                "live.sensitivity")
+                "live.sensitivity", "sentences.enabled", "sentences.pause_seconds")
 
     def values(self) -> dict[str, Any]:
         adapter = self.adapter.currentText().strip()
@@ -262,6 +276,8 @@ class SettingsPanel(QWidget):
             "live.min_sign_s": round(self.min_sign.value(), 3),
             "live.max_sign_s": round(self.max_sign.value(), 3),
             "live.sensitivity": round(self.sensitivity.value(), 1),
+            "sentences.enabled": self.sentences.isChecked(),
+            "sentences.pause_seconds": round(self.pause.value(), 2),
         }
 
     def changes(self) -> dict[str, Any]:

@@ -22,11 +22,17 @@ from PySide6.QtWidgets import (
 )
 
 from signdesk.transcript import NOT_SURE, short_time
+from signdesk.ui.sentence_view import SentencePanel
 from signdesk.ui.speech import Speaker
 from signdesk.ui.transcript_model import TranscriptModel
 from signdesk.ui.widgets import push_button
 
 SAVE_FILTERS = "Text (*.txt);;Subtitles (*.srt);;JSON (*.json)"
+#: With sentences on, plain text can hold the glosses, the sentences or both (``Transcript.to_text``).
+SENTENCE_TEXT_FILTERS = {"Text: sentences (*.txt)": "sentences", "Text: sentences over their signs (*.txt)": "both",
+                         "Text: signs only (*.txt)": "glosses"}
+SENTENCE_SAVE_FILTERS = ";;".join([*SENTENCE_TEXT_FILTERS, "Subtitles: one per sentence (*.srt)",
+                                   "JSON: signs and sentences (*.json)"])
 
 
 class WordDelegate(QStyledItemDelegate):
@@ -117,6 +123,9 @@ class TranscriptView(QWidget):
         self.save_dir = Path.home()
 
         self.list = self._build_list(model, name)
+        # the sentence line, above the words (hidden while sentences are off: the view is as it was)
+        self.sentence_panel = SentencePanel(model, self, tag=name)
+        self.sentence_panel.sentence_written.connect(self._on_sentence_written)
 
         self.clear_button = push_button(self, "Clear", "Clear the transcript", self.clear)
         self.clear_button.setVisible(can_clear)
@@ -136,7 +145,8 @@ class TranscriptView(QWidget):
         buttons.addWidget(self.speak_check)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.sentence_panel, 1)
+        layout.addWidget(self.list, 2)
         layout.addLayout(buttons)
 
         model.rowsInserted.connect(lambda *_: self.list.scrollToBottom())
@@ -173,6 +183,7 @@ class TranscriptView(QWidget):
 
     def set_text_scale(self, scale: float) -> None:
         self.text_scale = min(5.0, max(1.0, scale))
+        self.sentence_panel.set_text_scale(self.text_scale)
         self.list.scheduleDelayedItemsLayout()
         self.list.viewport().update()
 
@@ -181,32 +192,51 @@ class TranscriptView(QWidget):
         self.cleared.emit()
 
     def copy_to_clipboard(self) -> str:
-        text = self.model_.transcript.to_text()
+        """The words as text; with sentences on, each sentence over its words."""
+        text = self.model_.transcript.to_text("both" if self.sentence_panel.enabled else "glosses")
         QGuiApplication.clipboard().setText(text.strip())
         return text
 
     def save_dialog(self) -> Path | None:
+        sentences = self.sentence_panel.enabled
         path, chosen = QFileDialog.getSaveFileName(self, "Save transcript", str(self.save_dir / "transcript.txt"),
-                                                   SAVE_FILTERS)
+                                                   SENTENCE_SAVE_FILTERS if sentences else SAVE_FILTERS)
         if not path:
             return None
         if not Path(path).suffix:
-            path += {"Subtitles (*.srt)": ".srt", "JSON (*.json)": ".json"}.get(chosen, ".txt")
-        return self.save_to(path)
+            path += ".srt" if "(*.srt)" in chosen else ".json" if "(*.json)" in chosen else ".txt"
+        return self.save_to(path, contents=SENTENCE_TEXT_FILTERS.get(chosen, "sentences") if sentences else "glosses")
 
-    def save_to(self, path: str | Path) -> Path | None:
+    def save_to(self, path: str | Path, *, contents: str = "glosses") -> Path | None:
+        """Save as .srt, .json or text; ``contents``: what text holds with sentences on (glosses | sentences | both)."""
         try:
-            saved = self.model_.transcript.save(path)
+            saved = self.model_.transcript.save(path, contents=contents)
         except OSError as exc:
             QMessageBox.warning(self, "Save transcript", f"Cannot save {path}: {exc.strerror or exc}")
             return None
         self.save_dir = saved.parent
         return saved
 
+    def set_sentences(self, pause_s: float | None) -> None:
+        """Sentences on (a rest of ``pause_s`` seconds ends one) or off (None: the view as it was)."""
+        self.sentence_panel.set_pause(pause_s)
+        self.speak_check.setText("Speak each sentence" if pause_s is not None else "Speak each word")
+        self.speak_check.setAccessibleName(self.speak_check.text())
+
+    def speak_text(self) -> str:
+        """What Speak says: the sure words, or with sentences on the sentences (words where none is written)."""
+        if self.sentence_panel.enabled:
+            return self.sentence_panel.spoken_text()
+        return " ".join(e.text for e in self.model_.transcript.entries if self.model_.transcript.is_sure(e))
+
     def speak_all(self) -> None:
         if self.speaker is not None:
-            sure = [e.text for e in self.model_.transcript.entries if self.model_.transcript.is_sure(e)]
-            self.speaker.say(" ".join(sure))
+            self.speaker.say(self.speak_text())
+
+    def _on_sentence_written(self, text: str) -> None:
+        """With sentences on, speech reads each new sentence instead of each word."""
+        if self.speaker is not None and self.speak_check.isChecked():
+            self.speaker.say(text)
 
     # ---------------------------------------------------------------- alternatives
     def _on_clicked(self, index: QModelIndex) -> None:

@@ -7,8 +7,10 @@ call). Widgets are never touched from these threads.
 The engine thread is the only thread that touches the interpreter. It always works on the newest
 request (napari's status checker idea): a model (re)load first, then adapter/mode changes in order,
 then the newest live clip (a clip that waited while a newer one arrived is dropped: *latest wins*,
-never a growing queue), then one step of a file job (a generator: each step is a progress report and
-a cancel point, so live clips keep flowing during a long file).
+never a growing queue), then a sentence of the sentence line (``request_sentence``: the newest
+request per sentence; a live clip or any other request that arrives while a sentence is written cuts
+it short, and it is written again afterwards), then one step of a file job (a generator: each step is
+a progress report and a cancel point, so live clips keep flowing during a long file).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,17 @@ if TYPE_CHECKING:
     from signdesk.video.segment import SignClip
 
 log = logging.getLogger(__name__)
+
+#: ``sentence_maker(interpreter, settings)`` → ``make(glosses, should_stop=...)`` (``SentenceMaker.make``).
+SentenceMakerFactory = Callable[[Any, Any], Callable[..., Any]]
+
+
+def default_sentence_maker(interpreter: Any, settings: Settings) -> Callable[..., Any]:
+    """The engine's sentence writer for a loaded interpreter, built on the engine thread (it imports torch)."""
+    from signdesk.engine.sentences import SentenceMaker
+
+    return SentenceMaker(interpreter, settings["sentences.max_new_tokens"]).make
+
 
 #: Loader signature: ``open_interpreter(settings, progress=..., allow_download=...)``.
 Loader = Callable[..., InterpreterProtocol]
@@ -130,6 +143,10 @@ class EngineWorker(QObject):
     """(path, cancelled) the file job ended; after ``file_failed`` too."""
     file_failed = Signal(str, str)
     """(path, message) the file job could not go on (a damaged video, no model)."""
+    sentence_written = Signal(object, object, str, object)
+    """(key, glosses, text, timings_ms) a sentence of the sentence line was written from these glosses."""
+    sentence_failed = Signal(object, object, str)
+    """(key, glosses, message) writing a sentence failed; the glosses stand alone."""
 
     def __init__(self, loader: Loader | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -147,6 +164,12 @@ class EngineWorker(QObject):
         self.info: EngineInfo | None = None
         self.clips_dropped = 0  # clips replaced by a newer one before the engine got to them
         self.clips_done = 0
+        # the sentence line: requests by key, oldest first (a newer request for a key replaces its older one)
+        self._sentences: OrderedDict[Any, tuple[tuple[str, ...], list[Any]]] = OrderedDict()
+        self.sentence_maker: SentenceMakerFactory = default_sentence_maker
+        self._make_sentence: Callable[..., Any] | None = None
+        self._settings: Settings | None = None
+        self.sentences_interrupted = 0  # sentences cut short for a live sign (and written again later)
         self._thread = threading.Thread(target=self._run, name="signdesk-engine", daemon=True)
 
     # ---------------------------------------------------------------- requests (any thread)
@@ -194,6 +217,31 @@ class EngineWorker(QObject):
             self._cond.notify_all()
         return True
 
+    def request_sentence(self, key: Any, glosses: tuple[str, ...], rows: list[Any]) -> bool:
+        """Write the sentence ``key`` from ``rows`` ((gloss, alternatives) pairs; ``glosses`` names them for
+        the answer). Served after live clips; False when no model is ready."""
+        with self._cond:
+            if self.interpreter is None or self._load_request is not None:
+                return False
+            self._sentences.pop(key, None)
+            self._sentences[key] = (tuple(glosses), list(rows))
+            self._cond.notify_all()
+        return True
+
+    def cancel_sentences(self, prefix: Any = None) -> None:
+        """Forget waiting sentence requests (all, or those whose key starts with ``prefix``)."""
+        with self._cond:
+            for key in [k for k in self._sentences if prefix is None or (isinstance(k, tuple) and k[0] == prefix)]:
+                del self._sentences[key]
+
+    def sentence_settings_changed(self) -> None:
+        """``sentences.*`` settings changed: the next sentence builds its writer anew."""
+        self._make_sentence = None
+
+    def _sign_waiting(self) -> bool:
+        """A sentence in progress stops for this: a live clip, a load, an adapter or mode change, stopping."""
+        return self._clip is not None or self._load_request is not None or bool(self._ops) or self._stopping
+
     def start_file_job(self, path: str, steps: Callable[[InterpreterProtocol], Iterator[Any]]) -> bool:
         """Run ``steps(interpreter)`` (a generator) one step at a time; False when busy or not ready."""
         with self._cond:
@@ -233,6 +281,7 @@ class EngineWorker(QObject):
         return (
             self._stopping or self._load_request is not None or bool(self._ops)
             or (self.interpreter is not None and self._clip is not None)
+            or (self.interpreter is not None and bool(self._sentences))
             or self._job is not None
         )
 
@@ -242,13 +291,15 @@ class EngineWorker(QObject):
                 self._cond.wait_for(self._has_work)
                 if self._stopping:
                     break
-                load, op, clip, job = None, None, None, None
+                load, op, clip, job, sentence = None, None, None, None, None
                 if self._load_request is not None:
                     load, self._load_request = self._load_request, None
                 elif self._ops:
                     op = self._ops.popleft()
                 elif self.interpreter is not None and self._clip is not None:
                     clip, self._clip = self._clip, None
+                elif self.interpreter is not None and self._sentences:
+                    sentence = self._sentences.popitem(last=False)
                 elif self._job is not None:
                     job = self._job
                 self._busy = True
@@ -259,6 +310,8 @@ class EngineWorker(QObject):
                     self._do_op(*op)
                 elif clip is not None:
                     self._do_clip(clip)
+                elif sentence is not None:
+                    self._do_sentence(sentence[0], *sentence[1])
                 elif job is not None:
                     self._do_job_step(job)
             except Exception:  # belt and braces: this thread must survive anything
@@ -271,6 +324,9 @@ class EngineWorker(QObject):
     def _do_load(self, settings: Settings, allow_download: bool) -> None:
         self._close_job(cancelled=True)
         self.interpreter = None  # free the old model before loading the new one
+        self._make_sentence = None
+        with self._cond:
+            self._sentences.clear()  # asked again for the new model (the tabs resend on ``loaded``)
         self.info = None
         last_emit = [0.0]
 
@@ -295,6 +351,7 @@ class EngineWorker(QObject):
         if superseded:  # another load was asked for meanwhile: that one wins
             return
         self.interpreter = interpreter
+        self._settings = settings
         self.info = self._info(settings, time.monotonic() - t0)
         self.loaded.emit(self.info)
 
@@ -376,6 +433,27 @@ class EngineWorker(QObject):
         )
         self.clips_done += 1
         self.clip_interpreted.emit(clip, outcome)
+
+    def _do_sentence(self, key: Any, glosses: tuple[str, ...], rows: list[Any]) -> None:
+        from signdesk.engine.sentences import SentenceInterrupted
+
+        try:
+            if self._make_sentence is None:
+                self._make_sentence = self.sentence_maker(self.interpreter, self._settings)
+            output = self._make_sentence(rows, should_stop=self._sign_waiting)
+        except SentenceInterrupted:  # a sign (or another request) came first: write it again afterwards
+            self.sentences_interrupted += 1
+            with self._cond:
+                if key not in self._sentences and self.interpreter is not None:
+                    self._sentences[key] = (glosses, rows)
+                    self._sentences.move_to_end(key, last=False)
+            return
+        except Exception as exc:
+            if not isinstance(exc, SignDeskError):
+                log.exception("writing a sentence failed")
+            self.sentence_failed.emit(key, glosses, _describe(exc))
+            return
+        self.sentence_written.emit(key, glosses, str(output.text), dict(output.timings_ms))
 
     def _do_job_step(self, job: _LazyJob) -> None:
         from signdesk.transcribe import SignResult, TranscribeProgress
