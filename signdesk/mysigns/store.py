@@ -60,6 +60,9 @@ SPLIT_METHOD = "held-out takes per word"
 MAX_WORD_CHARS = 40
 
 
+_CLIP_NAME = re.compile(r"^(\.tmp-)?[a-z0-9-]+-\d{8}-\d{6}-[0-9a-f]{6}\.mp4$")
+
+
 def normalize_word(word: str) -> str:
     """The gloss a typed word stands for: trimmed, lower case, single spaces (WLASL's spelling)."""
     text = " ".join(str(word).split()).lower()
@@ -199,7 +202,10 @@ class TakeStore:
         self.folder = Path(folder).expanduser().absolute() if folder else paths.my_signs_dir()
         self.target = max(1, int(target))
         self.signer = int(signer)
-        if (self.folder / TAKES_FILE).is_file() or (self.folder / CLIPS_DIR).is_dir():
+        if (self.folder / DATASET_FILE).is_file() and not (self.folder / TAKES_FILE).is_file():
+            raise SignDeskError(f"{self.folder} holds a prepared dataset, not takes of my signs; choose another "
+                                "folder (its files would be overwritten)")
+        if (self.folder / TAKES_FILE).is_file() or self.clips_dir.is_dir():
             self.repair()
 
     # ------------------------------------------------------------------------------------ reading
@@ -366,8 +372,8 @@ class TakeStore:
             takes = self.takes()
             named = {Path(t.video).name for t in takes}
             if self.clips_dir.is_dir():
-                for path in self.clips_dir.iterdir():
-                    if path.is_file() and path.name not in named:
+                for path in self.clips_dir.iterdir():  # only files this store names its clips like
+                    if path.is_file() and path.name not in named and _CLIP_NAME.match(path.name):
                         path.unlink(missing_ok=True)
                         removed += 1
             rewritten = 0

@@ -68,9 +68,11 @@ def auto_weight(other_train_per_gloss: Sequence[int], my_train_per_word: Sequenc
     return int(min(MAX_WEIGHT, max(1, round(ratio))))
 
 
-def default_out(store: TakeStore, mix: str | os.PathLike[str] | None) -> Path:
+def default_out(store: TakeStore | str | os.PathLike[str], mix: str | os.PathLike[str] | None) -> Path:
+    """Where a training set of the takes in ``store`` (a store or its folder) goes: ``mixed/alone|with-NAME``."""
+    folder = store.folder if isinstance(store, TakeStore) else Path(store)
     name = "alone" if mix is None else "with-" + (Path(mix).expanduser().resolve().name or "dataset")
-    return store.folder / MIXED_DIR / name
+    return folder / MIXED_DIR / name
 
 
 def build_training_set(store: TakeStore, out: str | os.PathLike[str] | None = None, *,

@@ -35,12 +35,15 @@ STEP_TITLES = {
     "glossary": "Glossary",
     "download": "Download",
     "prepare": "Prepare and split",
+    "mysigns": "My signs",
     "train": "Fine-tune",
     "evaluate": "Evaluate",
     "use": "Use",
 }
 JOB_STEPS = ("download", "prepare", "train", "evaluate")  # steps that run a background job (job kind = step)
 SPLIT_METHODS = ("official", "stratified", "signer")
+#: What the fine-tune step trains on: the prepared dataset, my signs alone, or both (signdesk.mysigns.training).
+TRAIN_SOURCES = ("dataset", "mine", "mixed")
 PACKAGED_GLOSSARY = "core-320"
 PRESET_GLOSSARIES = ("WLASL100", "WLASL300")
 
@@ -119,7 +122,10 @@ class WizardState:
     split: str = "official"
     seed: int = 0
     min_per_gloss: int = 3
+    # my signs: the takes folder ("" = the user data folder's my-signs)
+    my_signs_dir: str = ""
     # 5 fine-tune
+    train_on: str = "dataset"  # one of TRAIN_SOURCES
     preset: str = "standard"
     train: TrainSettings = field(default_factory=TrainSettings)
     device: str = "auto"
@@ -160,6 +166,8 @@ class WizardState:
             state.preset = "standard"
         if state.device not in DEVICES:
             state.device = "auto"
+        if state.train_on not in TRAIN_SOURCES:
+            state.train_on = "dataset"
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -188,6 +196,19 @@ class WizardState:
         if self.dataset_dir:
             return Path(self.dataset_dir)
         return default_dataset_dir(self.glossary_label, self.split, self.seed)
+
+    @property
+    def my_signs(self) -> Path:
+        return Path(self.my_signs_dir) if self.my_signs_dir else paths.my_signs_dir()
+
+    @property
+    def training_dataset(self) -> Path:
+        """What train and evaluate read: the prepared dataset, or a training set built from my signs."""
+        if self.train_on == "dataset":
+            return self.dataset
+        from signdesk.mysigns.training import default_out
+
+        return default_out(self.my_signs, self.dataset if self.train_on == "mixed" else None)
 
     @property
     def adapter(self) -> Path | None:
@@ -340,7 +361,7 @@ def train_argv(state: WizardState, model_id: str, revision: str = "main", *, res
     adapter = state.adapter
     if adapter is None:
         raise ValueError("choose an adapter folder first")
-    argv = ["train", "--dataset", str(state.dataset), "--out", str(adapter), "--model", model_id,
+    argv = ["train", "--dataset", str(state.training_dataset), "--out", str(adapter), "--model", model_id,
             "--device", state.device]
     if revision and revision != "main":
         argv += ["--revision", revision]
@@ -358,7 +379,8 @@ def evaluate_argv(state: WizardState) -> list[str]:
     adapter, out = state.adapter, state.eval_dir()
     if adapter is None or out is None:
         raise ValueError("train an adapter first")
-    argv = ["evaluate", "--dataset", str(state.dataset), "--adapter", str(adapter), "--split", state.eval_split,
+    argv = ["evaluate", "--dataset", str(state.training_dataset), "--adapter", str(adapter), "--split",
+            state.eval_split,
             "--out", str(out), "--device", state.device]
     return argv if state.compare_base else [*argv, "--no-base"]
 

@@ -173,3 +173,29 @@ def test_import_cuts_the_sign_out_of_a_file_and_refuses_a_still_one(tmp_path):
     with pytest.raises(TakeRefused, match=r"^motionless"):
         import_video(store, "cookie", write_video(tmp_path / "still.mp4", np.full((40, 96, 96, 3), 80, np.uint8)))
     assert len(store.takes()) == 1
+
+
+def test_a_prepared_dataset_or_foreign_files_are_never_touched(tmp_path):
+    from signdesk.training.synthetic import write_synthetic_dataset
+
+    write_synthetic_dataset(tmp_path / "wlasl", signs=2, counts=(1, 1, 1), size=(32, 32))
+    with pytest.raises(Exception, match="prepared dataset"):
+        TakeStore(tmp_path / "wlasl")
+    store = TakeStore(tmp_path / "mine")
+    add_takes(store, "grandma", 1)
+    (store.clips_dir / "my holiday.mp4").write_bytes(b"not ours")
+    assert "my holiday.mp4" in files_of(TakeStore(store.folder))
+
+
+def test_a_motion_cut_for_length_is_refused_once_and_its_rest_with_it():
+    from signdesk.mysigns.recorder import candidate_from_clip
+    from signdesk.video.segment import SignClip
+
+    frames = list(sign_frames(length=40))
+    seen: set[int] = set()
+    first = candidate_from_clip(SignClip(frames, 0.0, 4.0, 0, 120, motion_id=3, cut=True), 30.0, seen)
+    rest = candidate_from_clip(SignClip(frames[:20], 4.0, 4.6, 120, 138, motion_id=3), 30.0, seen)
+    other = candidate_from_clip(SignClip(frames, 9.0, 10.4, 270, 312, motion_id=4), 30.0, seen)
+    assert first.reason.startswith("too long") and not first.repeat
+    assert rest.reason.startswith("too long") and rest.repeat  # not kept, not said twice
+    assert other.ok and other.duration_s == pytest.approx(1.4)
