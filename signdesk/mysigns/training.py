@@ -18,7 +18,7 @@ its training clips per gloss over the median of my training takes per word, roun
 Privacy: a training set's ``dataset.json`` carries ``my_signs``; ``shown_dataset_path`` turns its
 path into a plain label, so an adapter's files (``signdesk.json``, ``train_config.json``, ``train.log``,
 the model card) never name the takes folder or its clips. Clips go into an adapter folder only
-through ``signdesk my-signs export``.
+through ``signdesk my-signs export``. (The my-signs figures of an evaluation: ``signdesk.training.mysigns_eval``.)
 """
 
 from __future__ import annotations
@@ -33,15 +33,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from signdesk import __version__
 from signdesk.atomicio import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from signdesk.data.manifest import DATASET_FILE, DATASET_FORMAT, DATASET_VERSION, SPLIT_FILES, ClipRow, read_dataset
 from signdesk.errors import SignDeskError
-from signdesk.mysigns.store import MIXED_DIR, SOURCE, TakeStore
+from signdesk.mysigns.store import MIXED_DIR, TakeStore
 
 MAX_WEIGHT = 10
+DATASET_CONFIG = "train.yaml"  # = signdesk.training.config.DATASET_CONFIG (this layer sits below training)
 PRIVATE_LABEL = "my signs (private: kept in the user data folder)"
 
 #: Recommended settings for my signs alone (written as the training set's train.yaml when the mixed-in
@@ -55,10 +54,6 @@ batch_size: 4
 grad_accum: 1
 early_stopping_patience: 3
 """
-
-
-def is_my_sign(row: ClipRow) -> bool:
-    return row.source == SOURCE
 
 
 def auto_weight(other_train_per_gloss: Sequence[int], my_train_per_word: Sequence[int]) -> int:
@@ -146,8 +141,6 @@ def build_training_set(store: TakeStore, out: str | os.PathLike[str] | None = No
     out.mkdir(parents=True, exist_ok=True)
     for split, filename in SPLIT_FILES.items():
         atomic_write_jsonl(out / filename, [r.to_json() for r in rows[split]])
-    from signdesk.training.config import DATASET_CONFIG
-
     own = other.folder / DATASET_CONFIG if other is not None else None
     if own is not None and own.is_file():
         shutil.copyfile(own, out / DATASET_CONFIG)  # the mixed-in dataset's recommended settings
@@ -172,26 +165,3 @@ def is_private_dataset(folder: str | os.PathLike[str]) -> bool:
 def shown_dataset_path(folder: str | os.PathLike[str]) -> str:
     """What an adapter's files say the dataset was: its path, or a label for my signs (never their path)."""
     return PRIVATE_LABEL if is_private_dataset(folder) else str(folder)
-
-
-# ------------------------------------------------------------------------------------------- evaluation
-def my_signs_summary(scores: np.ndarray, rows: Sequence[ClipRow], glosses: Sequence[str]) -> dict[str, Any] | None:
-    """Top-1/top-5 on the takes among ``rows`` only (None when there are none), per word too."""
-    from signdesk.training.evaluate import summarize
-
-    picks = [i for i, row in enumerate(rows) if is_my_sign(row)]
-    if not picks:
-        return None
-    result = summarize(scores[picks], [rows[i].label for i in picks], glosses, confused=5)
-    return {k: result[k] for k in ("clips", "classes", "top1", "top5", "per_gloss", "confused")}
-
-
-def format_my_signs(results: dict[str, Any]) -> list[str]:
-    """Lines for ``signdesk evaluate``'s table: my-signs top-1 per model."""
-    lines = []
-    for model, result in results.items():
-        mine = result.get("my_signs")
-        if mine:
-            lines.append(f"my signs ({model}): top-1 {100 * mine['top1']:.1f} %, top-5 {100 * mine['top5']:.1f} % "
-                         f"on {mine['clips']} held-out takes of {mine['classes']} words")
-    return lines

@@ -96,7 +96,7 @@ def format_summary(report: dict[str, Any]) -> str:
     profiles = report.get("profiles") or {}
     visual = "; ".join(f"{name} profile: {p['frames']} frames at {p['frame_size'][0]}x{p['frame_size'][1]}, "
                        f"{p['tokens_per_frame']} tokens per frame" for name, p in profiles.items())
-    from signdesk.mysigns.training import format_my_signs
+    from signdesk.training.mysigns_eval import format_my_signs
 
     lines = [f"{report['dataset']['name']} · split {report['split']} · {report['results'][models[0]]['clips']} clips"
              f" · {report['glossary_size']} glosses · " + (visual or f"{report['frames']} frames")]
@@ -270,8 +270,9 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     from signdesk.engine.prompts import PromptSpec, answer_token_ids
     from signdesk.errors import ConfigError
     from signdesk.jobs.events import EXIT_FINISHED, EXIT_STOPPED
-    from signdesk.mysigns.training import my_signs_summary, shown_dataset_path
+    from signdesk.mysigns.training import shown_dataset_path
     from signdesk.training.dataset import LITERATURE, load_dataset
+    from signdesk.training.mysigns_eval import my_signs_summary
 
     adapter = Path(args.adapter).expanduser().absolute() if args.adapter else None
     if adapter is None and args.no_base:

@@ -85,6 +85,13 @@ def test_deleting_takes_removes_the_training_sets_built_from_them(takes_and_synt
     assert not (store.folder / "mixed").exists()
 
 
+def test_the_training_settings_file_is_the_one_train_reads():
+    from signdesk.mysigns import training
+    from signdesk.training import config
+
+    assert training.DATASET_CONFIG == config.DATASET_CONFIG
+
+
 def test_training_needs_held_out_takes(tmp_path):
     store = TakeStore(tmp_path / "mine")
     record_takes(store, tmp_path, 3)  # 2 train + 1 test per word: nothing for validation yet
