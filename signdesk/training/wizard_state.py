@@ -375,6 +375,34 @@ def write_train_config(state: WizardState) -> Path:
     return atomic_write_json(config_file_for(adapter), state.train.to_config(state.quantize))
 
 
+def my_signs_argv(state: WizardState) -> list[str] | None:
+    """``signdesk my-signs dataset`` that builds what fine-tune trains on, or None (the prepared dataset)."""
+    if state.train_on == "dataset":
+        return None
+    argv = ["my-signs", "dataset", "--folder", str(state.my_signs), "--out", str(state.training_dataset)]
+    return [*argv, "--mix", str(state.dataset)] if state.train_on == "mixed" else argv
+
+
+def write_training_set(state: WizardState) -> Path:
+    """Build the training set of my signs (alone or mixed) that fine-tune trains on (task thread); its folder."""
+    if state.train_on != "dataset":
+        from signdesk.mysigns.store import TakeStore
+        from signdesk.mysigns.training import build_training_set
+
+        build_training_set(TakeStore(state.my_signs), state.training_dataset,
+                           mix=state.dataset if state.train_on == "mixed" else None)
+    return state.training_dataset
+
+
+def my_signs_summary(state: WizardState) -> dict[str, int] | None:
+    """Takes of my signs per split and words, from the takes folder's dataset.json (None: no takes yet)."""
+    meta = read_json(state.my_signs / "dataset.json")
+    counts = (meta or {}).get("counts") or {}
+    if not meta or not counts.get("clips"):
+        return None
+    return {k: int(counts.get(k, 0)) for k in ("clips", "glosses", "train", "val", "test")}
+
+
 def evaluate_argv(state: WizardState) -> list[str]:
     adapter, out = state.adapter, state.eval_dir()
     if adapter is None or out is None:

@@ -170,3 +170,20 @@ def test_the_wizard_trains_and_evaluates_on_the_training_set_of_its_choice(tmp_p
     assert WizardState.load(path).train_on == "mixed"
     path.write_text(path.read_text().replace('"mixed"', '"everything"'))
     assert WizardState.load(path).train_on == "dataset"
+
+
+def test_the_wizard_builds_the_training_set_it_trains_on(takes_and_synth):
+    from signdesk.training.wizard_state import WizardState, my_signs_argv, my_signs_summary, write_training_set
+
+    store, synth = takes_and_synth
+    state = WizardState(dataset_dir=str(synth), my_signs_dir=str(store.folder), train_on="dataset")
+    assert my_signs_argv(state) is None and write_training_set(state) == synth
+    assert my_signs_summary(state) == {"clips": 10, "glosses": 2, "train": 6, "val": 2, "test": 2}
+    state.train_on = "mixed"
+    folder = write_training_set(state)
+    assert folder == store.folder / "mixed" / "with-synth"
+    assert load_dataset(folder).glosses[-2:] == ["grandma", "office"]
+    argv = my_signs_argv(state)
+    assert argv[:2] == ["my-signs", "dataset"] and argv[argv.index("--mix") + 1] == str(synth)
+    state.train_on = "mine"
+    assert load_dataset(write_training_set(state)).glosses == ["grandma", "office"]
