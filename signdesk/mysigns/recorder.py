@@ -106,7 +106,7 @@ class TakeRecorder:
         self._lock = threading.Lock()
         self.capture = CaptureThread(source_factory, self.ring, max_side=max_side or DEFAULT_MAX_SIDE,
                                      on_event=self._on_event, name="signdesk-record-capture")
-        self.segment = SegmentThread(self.ring, segmenter_for_takes(30.0, sensitivity, hold_s), self._clips.put,
+        self.segment = SegmentThread(self.ring, segmenter_for_takes(30.0, sensitivity, hold_s), self._on_clip,
                                      on_status=self._on_status, name="signdesk-record-segmenter")
         self._started = False
 
@@ -121,6 +121,11 @@ class TakeRecorder:
 
     def _on_status(self, status: Any) -> None:
         self.status = status
+
+    def _on_clip(self, clip: Any) -> None:
+        # checked here, on the segmenter thread (measuring a take's motion takes a few dozen ms): ``get``,
+        # which a GUI timer calls, only hands over what is ready
+        self._clips.put(candidate_from_clip(clip, self.source_fps, self._too_long))
 
     # -- control
     def start(self) -> TakeRecorder:
@@ -156,17 +161,15 @@ class TakeRecorder:
 
     def get(self, timeout: float = 0.1) -> Candidate | None:
         """The next candidate (checked), or None when none came within ``timeout`` seconds."""
-        clip = self._clips.get(timeout)
-        if clip is None:
+        candidate = self._clips.get(timeout)
+        if candidate is None:
             with self._lock:
                 if self._started and not self.segment.is_alive() and not self._flushed:
-                    self._flushed = True  # the stream ended: close a sign still open
+                    self._flushed = True  # the stream ended: close a sign still open (the thread is gone)
                     final = self.segment.segmenter.flush()
                     if final is not None:
-                        clip = final
-            if clip is None:
-                return None
-        return candidate_from_clip(clip, self.source_fps, self._too_long)
+                        return candidate_from_clip(final, self.source_fps, self._too_long)
+        return candidate
 
 
 # ------------------------------------------------------------------------------------------- importing
