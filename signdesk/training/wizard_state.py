@@ -29,7 +29,7 @@ from signdesk.training.config import DEFAULT_TARGETS, TrainConfig
 from signdesk.training.metadata import CHECKPOINT_MARK
 
 STATE_VERSION = 1
-STEPS = ("index", "glossary", "download", "prepare", "train", "evaluate", "use")
+STEPS = ("index", "glossary", "download", "prepare", "mysigns", "train", "evaluate", "use")
 STEP_TITLES = {
     "index": "Dataset index",
     "glossary": "Glossary",
