@@ -202,6 +202,12 @@ class WizardState:
         return Path(self.my_signs_dir) if self.my_signs_dir else paths.my_signs_dir()
 
     @property
+    def training_label(self) -> str:
+        """What an adapter is named after: the glossary, ``my-signs`` or ``my-signs+GLOSSARY``."""
+        mine = {"dataset": "", "mine": "my-signs", "mixed": "my-signs+"}[self.train_on]
+        return mine if self.train_on == "mine" else mine + self.glossary_label
+
+    @property
     def training_dataset(self) -> Path:
         """What train and evaluate read: the prepared dataset, or a training set built from my signs."""
         if self.train_on == "dataset":

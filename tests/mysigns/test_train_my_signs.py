@@ -159,8 +159,9 @@ def test_the_wizard_trains_and_evaluates_on_the_training_set_of_its_choice(tmp_p
     state = WizardState(dataset_dir=str(tmp_path / "wlasl"), my_signs_dir=str(tmp_path / "mine"),
                         adapter_dir=str(tmp_path / "adapter"))
     assert state.training_dataset == tmp_path / "wlasl"
+    assert state.training_label == state.glossary_label
     state.train_on = "mine"
-    assert state.training_dataset == tmp_path / "mine" / "mixed" / "alone"
+    assert state.training_dataset == tmp_path / "mine" / "mixed" / "alone" and state.training_label == "my-signs"
     state.train_on = "mixed"
     assert state.training_dataset == tmp_path / "mine" / "mixed" / "with-wlasl"
     for argv in (train_argv(state, "m"), evaluate_argv(state)):

@@ -124,7 +124,7 @@ class EvaluatePage(JobPage):
             widget.blockSignals(True)
             setter()
             widget.blockSignals(False)
-        self._ready = adapter_ready(self.state.adapter) and dataset_ready(self.state.dataset)
+        self._ready = adapter_ready(self.state.adapter) and dataset_ready(self.state.training_dataset)
         out = self.state.eval_dir()
         if not self.job_panel.running:
             self.report = read_json(out / "metrics.json") if out is not None else None

@@ -360,7 +360,7 @@ class FinetunePage(JobPage):
         """A new run needs an empty folder: keep the chosen one if it is empty, else take the next free name."""
         adapter = self.state.adapter
         if adapter is None:
-            self.state.adapter_dir = str(suggest_adapter_dir(self.state.glossary_label, self.state.preset))
+            self.state.adapter_dir = str(suggest_adapter_dir(self.state.training_label, self.state.preset))
         elif adapter_has_run(adapter):
             self.state.adapter_dir = str(next_free_folder(adapter))
         self._fill_fields()
@@ -368,7 +368,7 @@ class FinetunePage(JobPage):
     def command_preview(self) -> str:
         state = self.state.copy()
         if state.adapter is None or adapter_has_run(state.adapter):
-            state.adapter_dir = str(suggest_adapter_dir(state.glossary_label, state.preset))
+            state.adapter_dir = str(suggest_adapter_dir(state.training_label, state.preset))
         model, revision = self._model()
         config = json.dumps(state.train.to_config(state.quantize), indent=2)
         build = my_signs_argv(state)
