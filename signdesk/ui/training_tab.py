@@ -1,11 +1,11 @@
 """The Training tab: a wizard from the WLASL index to an adapter the Live tab uses.
 
-Seven pages (``signdesk.ui.training_pages``) on a step list. Each long step runs as a background job:
-a child process of the app's own executable with a ``signdesk`` subcommand (``signdesk.jobs``), which
-the page follows by polling its files; nothing here waits on a process. One job runs at a time, and
-at most one training job on the machine. The wizard's choices and each step's latest job are saved
-(``signdesk.training.wizard_state``), so after a restart the tab reopens on the same page, shows how the
-last jobs ended, and re-attaches to a job that is still running.
+Eight pages (``signdesk.ui.training_pages``; My signs is optional) on a step list. Each long step runs
+as a background job: a child process of the app's own executable with a ``signdesk`` subcommand
+(``signdesk.jobs``), which the page follows by polling its files; nothing here waits on a process. One
+job runs at a time, and at most one training job on the machine. The wizard's choices and each step's
+latest job are saved (``signdesk.training.wizard_state``), so after a restart the tab reopens on the
+same page, shows how the last jobs ended, and re-attaches to a job that is still running.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Step 6: score the adapter on held-out clips: metrics table, accuracy per gloss, confusions, base vs adapter.
+"""Step 7: score the adapter on held-out clips: metrics table, accuracy per gloss, confusions, base vs adapter.
 
 The job is ``signdesk evaluate``; it writes ``metrics.json`` (shown here), ``per_gloss.csv``,
 ``predictions.csv`` and ``chart.png`` into the report folder.

@@ -1,4 +1,4 @@
-"""Step 5: fine-tune a LoRA adapter: a preset or advanced settings, the device, "show command", a live
+"""Step 6: fine-tune a LoRA adapter: a preset or advanced settings, the device, "show command", a live
 chart of loss and validation accuracy, clips/s and time left, stop and resume.
 
 The settings are written to a config file and the job is ``signdesk train --config FILE`` (resumed

@@ -1,4 +1,5 @@
-"""My signs: record takes of your own signs at the camera (or import files), keep or redo each, delete them.
+"""Step 5 (optional), My signs: record takes of your own signs at the camera (or import files), keep or
+redo each, delete them.
 
 Recording runs the live path on its own threads (``signdesk.mysigns.recorder.TakeRecorder``: capture →
 ring → segmenter); this page only polls it with a timer (the newest frame for the preview, the next
