@@ -100,7 +100,7 @@ def test_the_page_deletes_one_take_a_word_or_all(page, qtbot, tmp_path):
         page.refresh()
     assert _tree(page) == {"grandma": 3, "office": 1}
     one = page.tree.topLevelItem(0).child(1)
-    doomed = one.text(0)
+    doomed = one.toolTip(0)  # the take's id
     one.setSelected(True)
     assert page.delete_button.isEnabled()
     with qtbot.waitSignal(page.takes_listed, timeout=SIGN_MS):

@@ -41,7 +41,7 @@ INTRO = (
 )
 PRIVACY = (
     "Your takes stay in {folder} on this computer. They are never uploaded, and an adapter trained on them "
-    "never contains them (only `signdesk my-signs export` copies them anywhere)."
+    "never contains them (only “signdesk my-signs export” copies them anywhere)."
 )
 POLL_MS = 66  # preview and new signs, about 15 times a second
 CAMERAS = 4
@@ -237,11 +237,16 @@ class MySignsPage(WizardPage):
         for count in counts:
             item = QTreeWidgetItem([count.word, f"{count.takes} / {count.target}", "", "", ""])
             item.setData(0, Qt.ItemDataRole.UserRole, ("word", count.word))
-            for take in (t for t in takes if t.gloss == count.word):
-                child = QTreeWidgetItem([take.video_id, "", take.split, f"{take.duration_s:.1f} s", take.origin])
+            for n, take in enumerate((t for t in takes if t.gloss == count.word), start=1):
+                when = take.created.replace("T", " ")[:16]
+                child = QTreeWidgetItem([f"take {n} · {when}", "", take.split, f"{take.duration_s:.1f} s",
+                                         take.origin])
+                child.setToolTip(0, take.video_id)
                 child.setData(0, Qt.ItemDataRole.UserRole, ("take", take.video_id))
                 item.addChild(child)
             self.tree.addTopLevelItem(item)
+            item.setExpanded(True)
+        self.tree.resizeColumnToContents(0)
         self.word.blockSignals(True)
         self.word.clear()
         self.word.addItems(list(self.counts))
