@@ -113,6 +113,9 @@ def test_the_page_deletes_one_take_a_word_or_all(page, qtbot, tmp_path):
     with qtbot.waitSignal(page.takes_listed, timeout=SIGN_MS):
         page.delete_all_button.click()
     assert asked and _tree(page) == {} and store.takes() == [] and not any(store.clips_dir.iterdir())
+    assert not page.keep_corrections.isChecked()  # off by default
+    page.keep_corrections.click()
+    assert load_settings()["my_signs.keep_corrections"] is True  # saved, as a validated setting
 
 
 def test_a_refused_take_says_why(page, qtbot, tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QGroupBox,
@@ -175,6 +176,12 @@ class MySignsPage(WizardPage):
             row.addWidget(button)
         row.addStretch(1)
         layout.addLayout(row)
+        self.keep_corrections = QCheckBox("Keep the signs I &correct in the Live transcript as takes", box)
+        named(self.keep_corrections, "Keep corrected signs as takes",
+              "A word you correct in the Live transcript is kept, with its clip, as a take of the right word "
+              "(setting my_signs.keep_corrections)")
+        self.keep_corrections.toggled.connect(self._on_keep_corrections)
+        layout.addWidget(self.keep_corrections)
         self.privacy = hint("", box)
         layout.addWidget(self.privacy)
         self.body.addWidget(box)
@@ -220,7 +227,22 @@ class MySignsPage(WizardPage):
     # ---------------------------------------------------------------- the page
     def refresh(self) -> None:
         self.privacy.setText(PRIVACY.format(folder=self.folder))
+        settings = self.host.settings
+        self.keep_corrections.blockSignals(True)
+        self.keep_corrections.setChecked(bool(settings is not None and settings.get("my_signs.keep_corrections")))
+        self.keep_corrections.blockSignals(False)
         self.reload()
+
+    def _on_keep_corrections(self, on: bool) -> None:
+        """The setting the Live tab asks about once; changed here, it is saved like any setting."""
+        settings = self.host.settings
+        if settings is None:
+            return
+        settings.set_user("my_signs.keep_corrections", bool(on))
+        try:
+            settings.save()
+        except OSError as exc:
+            self._say(warn_html(f"The setting could not be saved: {exc}"))
 
     def reload(self) -> None:
         def read():
