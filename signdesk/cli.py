@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "signdesk.live",
     "signdesk.engine.server_commands",
     "signdesk.engine.sentence_bench",
+    "signdesk.mysigns.commands",
 )
 
 # Two-word spellings of commands that stand alone: `signdesk bench segment` is `signdesk bench-segment`.

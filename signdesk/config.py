@@ -59,6 +59,11 @@ SCHEMA = Schema({
     "sentences.enabled": Key(bool, "true or false"),
     "sentences.pause_seconds": float_range(0.3, 10.0),
     "sentences.max_new_tokens": int_range(8, 128),
+    # corrections in the Live transcript kept as takes of my signs (signdesk.mysigns): null = not asked yet (off)
+    "my_signs.keep_corrections": Key(bool, "true, false or null (not asked yet: off)", nullable=True),
+    "my_signs.folder": Key(str, "a folder for the takes of my signs, or null (the user data folder's my-signs)",
+                           lambda v: bool(v.strip()), nullable=True),
+    "my_signs.target": int_range(1, 100),
 })
 
 

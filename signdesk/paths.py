@@ -79,6 +79,11 @@ def jobs_dir() -> Path:
     return data_dir() / "jobs"
 
 
+def my_signs_dir() -> Path:
+    """The takes of the user's own signs (``signdesk.mysigns``): they stay on this computer."""
+    return data_dir() / "my-signs"
+
+
 def _bundle_root() -> Path:
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root:

@@ -96,6 +96,8 @@ def format_summary(report: dict[str, Any]) -> str:
     profiles = report.get("profiles") or {}
     visual = "; ".join(f"{name} profile: {p['frames']} frames at {p['frame_size'][0]}x{p['frame_size'][1]}, "
                        f"{p['tokens_per_frame']} tokens per frame" for name, p in profiles.items())
+    from signdesk.training.mysigns_eval import format_my_signs
+
     lines = [f"{report['dataset']['name']} · split {report['split']} · {report['results'][models[0]]['clips']} clips"
              f" · {report['glossary_size']} glosses · " + (visual or f"{report['frames']} frames")]
     width = max(14, *(len(m) + 2 for m in models))
@@ -112,6 +114,7 @@ def format_summary(report: dict[str, Any]) -> str:
         lit = report["literature"]
         refs = "; ".join(f"{name} {v['top1']:.1f} %" for name, v in lit["published"].items())
         lines.append(f"{lit['subset'].upper()} with the official split: comparable with published top-1 ({refs})")
+    lines += format_my_signs(report["results"])
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)
@@ -267,7 +270,9 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     from signdesk.engine.prompts import PromptSpec, answer_token_ids
     from signdesk.errors import ConfigError
     from signdesk.jobs.events import EXIT_FINISHED, EXIT_STOPPED
+    from signdesk.mysigns.training import shown_dataset_path
     from signdesk.training.dataset import LITERATURE, load_dataset
+    from signdesk.training.mysigns_eval import my_signs_summary
 
     adapter = Path(args.adapter).expanduser().absolute() if args.adapter else None
     if adapter is None and args.no_base:
@@ -340,13 +345,17 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
 
                 scores[name] = score_rows(interpreter, rows, progress=progress, should_stop=stop.is_set)
                 results[name] = summarize(scores[name], labels, data.glosses, answer_lengths=lengths)
+                mine = my_signs_summary(scores[name], rows, data.glosses)  # held-out takes of my signs, apart
+                if mine:
+                    results[name]["my_signs"] = mine
     except Stopped:
         events.emit("stopped", exit_code=EXIT_STOPPED)
         print("signdesk: evaluation stopped; no report written", file=sys.stderr)
         return EXIT_STOPPED
     subset = data.wlasl_subset()
     report: dict[str, Any] = {
-        "dataset": {"name": (data.meta.get("glossary") or {}).get("name", data.folder.name), "path": str(data.folder),
+        "dataset": {"name": (data.meta.get("glossary") or {}).get("name", data.folder.name),
+                    "path": shown_dataset_path(data.folder),
                     "content_hash": data.content_hash, "split_method": (data.meta.get("split") or {}).get("method")},
         "split": args.split,
         "model": {"id": settings["model.id"], "revision": settings["model.revision"]},
@@ -375,7 +384,8 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
         adapter / f"eval-{args.split}" if adapter else data.folder / f"eval-{args.split}-base")
     files = write_reports(out, report, rows, data.glosses, scores)
     events.emit("finished", exit_code=EXIT_FINISHED, out=str(out),
-                results={m: {k: r[k] for k in ("top1", "top5", "class_top1", "class_top5", "clips")}
+                results={m: {**{k: r[k] for k in ("top1", "top5", "class_top1", "class_top5", "clips")},
+                             **({"my_signs_top1": r["my_signs"]["top1"]} if r.get("my_signs") else {})}
                          for m, r in results.items()})
     if args.json:
         print(json.dumps({**report, "files": {k: str(v) for k, v in files.items()}}, indent=2, ensure_ascii=False))

@@ -40,6 +40,7 @@ from signdesk.engine.prompts import PromptSpec, answer_token_ids
 from signdesk.errors import ConfigError, DeviceError, SignDeskError
 from signdesk.hardware import DeviceChoice, choose_device
 from signdesk.jobs.events import EXIT_FAILED, EXIT_FINISHED, EXIT_STOPPED, EXIT_USAGE, StopFlag
+from signdesk.mysigns.training import shown_dataset_path
 from signdesk.training.callbacks import JobCallback, RunLog, latest_complete_checkpoint
 from signdesk.training.collator import SignCollator
 from signdesk.training.config import CONFIG_FILE, TrainConfig, from_dict, load_config, settings_file
@@ -82,7 +83,7 @@ class TrainJob:
             "frames": self.frames,
             "profile": self.profile,
             "prompt": {"system": self.prompt.system, "user": self.prompt.user},
-            "dataset": {"path": str(self.dataset), "content_hash": self.dataset_hash},
+            "dataset": {"path": shown_dataset_path(self.dataset), "content_hash": self.dataset_hash},
             "settings": self.settings,
             "signdesk_version": __version__,
         }
@@ -312,7 +313,7 @@ def _dataset_info(data: SignDataset) -> dict[str, Any]:
     glossary = data.meta.get("glossary") or {}
     return {
         "name": glossary.get("name", data.folder.name) if isinstance(glossary, dict) else str(glossary),
-        "path": str(data.folder),
+        "path": shown_dataset_path(data.folder),  # my signs: a label, never the takes folder
         "content_hash": data.content_hash,
         "split_method": (data.meta.get("split") or {}).get("method"),
         "train_clips": len(data.splits["train"]),
@@ -415,7 +416,7 @@ def _train(job: TrainJob, checkpoint: Path | None, data: SignDataset, run: RunLo
              train_clips=len(data.splits["train"]), val_clips=len(data.splits["val"]), glosses=len(data.glosses),
              settings=job.settings)
     run.line(f"settings: {job.settings}")
-    run.line(f"{'resuming' if checkpoint else 'training'} {job.model_id} on {job.dataset} "
+    run.line(f"{'resuming' if checkpoint else 'training'} {job.model_id} on {shown_dataset_path(job.dataset)} "
              f"({len(data.splits['train'])} train / {len(data.splits['val'])} val clips, {len(data.glosses)} glosses,"
              f" {job.frames} frames, {job.profile} profile)")
     run.emit("phase", phase="loading model", device=device.name, dtype=device.dtype)

@@ -29,18 +29,21 @@ from signdesk.training.config import DEFAULT_TARGETS, TrainConfig
 from signdesk.training.metadata import CHECKPOINT_MARK
 
 STATE_VERSION = 1
-STEPS = ("index", "glossary", "download", "prepare", "train", "evaluate", "use")
+STEPS = ("index", "glossary", "download", "prepare", "mysigns", "train", "evaluate", "use")
 STEP_TITLES = {
     "index": "Dataset index",
     "glossary": "Glossary",
     "download": "Download",
     "prepare": "Prepare and split",
+    "mysigns": "My signs",
     "train": "Fine-tune",
     "evaluate": "Evaluate",
     "use": "Use",
 }
 JOB_STEPS = ("download", "prepare", "train", "evaluate")  # steps that run a background job (job kind = step)
 SPLIT_METHODS = ("official", "stratified", "signer")
+#: What the fine-tune step trains on: the prepared dataset, my signs alone, or both (signdesk.mysigns.training).
+TRAIN_SOURCES = ("dataset", "mine", "mixed")
 PACKAGED_GLOSSARY = "core-320"
 PRESET_GLOSSARIES = ("WLASL100", "WLASL300")
 
@@ -119,7 +122,10 @@ class WizardState:
     split: str = "official"
     seed: int = 0
     min_per_gloss: int = 3
+    # my signs: the takes folder ("" = the user data folder's my-signs)
+    my_signs_dir: str = ""
     # 5 fine-tune
+    train_on: str = "dataset"  # one of TRAIN_SOURCES
     preset: str = "standard"
     train: TrainSettings = field(default_factory=TrainSettings)
     device: str = "auto"
@@ -160,6 +166,8 @@ class WizardState:
             state.preset = "standard"
         if state.device not in DEVICES:
             state.device = "auto"
+        if state.train_on not in TRAIN_SOURCES:
+            state.train_on = "dataset"
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -188,6 +196,25 @@ class WizardState:
         if self.dataset_dir:
             return Path(self.dataset_dir)
         return default_dataset_dir(self.glossary_label, self.split, self.seed)
+
+    @property
+    def my_signs(self) -> Path:
+        return Path(self.my_signs_dir) if self.my_signs_dir else paths.my_signs_dir()
+
+    @property
+    def training_label(self) -> str:
+        """What an adapter is named after: the glossary, ``my-signs`` or ``my-signs+GLOSSARY``."""
+        mine = {"dataset": "", "mine": "my-signs", "mixed": "my-signs+"}[self.train_on]
+        return mine if self.train_on == "mine" else mine + self.glossary_label
+
+    @property
+    def training_dataset(self) -> Path:
+        """What train and evaluate read: the prepared dataset, or a training set built from my signs."""
+        if self.train_on == "dataset":
+            return self.dataset
+        from signdesk.mysigns.training import default_out
+
+        return default_out(self.my_signs, self.dataset if self.train_on == "mixed" else None)
 
     @property
     def adapter(self) -> Path | None:
@@ -340,7 +367,7 @@ def train_argv(state: WizardState, model_id: str, revision: str = "main", *, res
     adapter = state.adapter
     if adapter is None:
         raise ValueError("choose an adapter folder first")
-    argv = ["train", "--dataset", str(state.dataset), "--out", str(adapter), "--model", model_id,
+    argv = ["train", "--dataset", str(state.training_dataset), "--out", str(adapter), "--model", model_id,
             "--device", state.device]
     if revision and revision != "main":
         argv += ["--revision", revision]
@@ -354,11 +381,40 @@ def write_train_config(state: WizardState) -> Path:
     return atomic_write_json(config_file_for(adapter), state.train.to_config(state.quantize))
 
 
+def my_signs_argv(state: WizardState) -> list[str] | None:
+    """``signdesk my-signs dataset`` that builds what fine-tune trains on, or None (the prepared dataset)."""
+    if state.train_on == "dataset":
+        return None
+    argv = ["my-signs", "dataset", "--folder", str(state.my_signs), "--out", str(state.training_dataset)]
+    return [*argv, "--mix", str(state.dataset)] if state.train_on == "mixed" else argv
+
+
+def write_training_set(state: WizardState) -> Path:
+    """Build the training set of my signs (alone or mixed) that fine-tune trains on (task thread); its folder."""
+    if state.train_on != "dataset":
+        from signdesk.mysigns.store import TakeStore
+        from signdesk.mysigns.training import build_training_set
+
+        build_training_set(TakeStore(state.my_signs), state.training_dataset,
+                           mix=state.dataset if state.train_on == "mixed" else None)
+    return state.training_dataset
+
+
+def my_signs_summary(state: WizardState) -> dict[str, int] | None:
+    """Takes of my signs per split and words, from the takes folder's dataset.json (None: no takes yet)."""
+    meta = read_json(state.my_signs / "dataset.json")
+    counts = (meta or {}).get("counts") or {}
+    if not meta or not counts.get("clips"):
+        return None
+    return {k: int(counts.get(k, 0)) for k in ("clips", "glosses", "train", "val", "test")}
+
+
 def evaluate_argv(state: WizardState) -> list[str]:
     adapter, out = state.adapter, state.eval_dir()
     if adapter is None or out is None:
         raise ValueError("train an adapter first")
-    argv = ["evaluate", "--dataset", str(state.dataset), "--adapter", str(adapter), "--split", state.eval_split,
+    argv = ["evaluate", "--dataset", str(state.training_dataset), "--adapter", str(adapter), "--split",
+            state.eval_split,
             "--out", str(out), "--device", state.device]
     return argv if state.compare_base else [*argv, "--no-base"]
 

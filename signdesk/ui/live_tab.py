@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from signdesk.sentence_line import RestClock, pause_setting
+from signdesk.ui.correction_takes import CorrectionTakes
 from signdesk.ui.live_session import LiveSession
 from signdesk.ui.live_view import LiveView
 from signdesk.ui.motion_meter import percent
@@ -146,6 +147,10 @@ class LiveTab(QWidget):
         self.transcript.set_sentences(pause_setting(settings))
         self.rest_clock = RestClock()  # how long the signer has rested: the sentence line's pause rule
         self.speaker = speaker
+        # corrections kept as takes of my signs (asked once; setting my_signs.keep_corrections)
+        self.correction_takes = CorrectionTakes(settings, self.model, self._runner, self)
+        self.correction_takes.kept.connect(
+            lambda take: self.status_message.emit(f"Kept as a take of “{take.gloss}” (Training → My signs)", 4000))
         self.splitter = side_by_side(self, self.view, self.transcript)
         self.splitter.setSizes([600, 400])  # the transcript gets room (a saved layout wins, see restore_state)
 
@@ -396,6 +401,7 @@ class LiveTab(QWidget):
             outcome.text, outcome.score, outcome.candidates, clip.start_s, clip.end_s, clip.motion_id,
             model_ms=outcome.model_ms,
         )
+        self.correction_takes.remember(clip, self.session.capture_fps or 30.0)  # a correction may keep it
         figures = {
             "model_ms": outcome.model_ms,
             # from the last frame of the sign to the word on screen (includes the segmenter's hold time)

@@ -1,11 +1,11 @@
 """The Training tab: a wizard from the WLASL index to an adapter the Live tab uses.
 
-Seven pages (``signdesk.ui.training_pages``) on a step list. Each long step runs as a background job:
-a child process of the app's own executable with a ``signdesk`` subcommand (``signdesk.jobs``), which
-the page follows by polling its files; nothing here waits on a process. One job runs at a time, and
-at most one training job on the machine. The wizard's choices and each step's latest job are saved
-(``signdesk.training.wizard_state``), so after a restart the tab reopens on the same page, shows how the
-last jobs ended, and re-attaches to a job that is still running.
+Eight pages (``signdesk.ui.training_pages``; My signs is optional) on a step list. Each long step runs
+as a background job: a child process of the app's own executable with a ``signdesk`` subcommand
+(``signdesk.jobs``), which the page follows by polling its files; nothing here waits on a process. One
+job runs at a time, and at most one training job on the machine. The wizard's choices and each step's
+latest job are saved (``signdesk.training.wizard_state``), so after a restart the tab reopens on the
+same page, shows how the last jobs ended, and re-attaches to a job that is still running.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from signdesk.ui.training_pages.evaluate_page import EvaluatePage
 from signdesk.ui.training_pages.finetune_page import FinetunePage
 from signdesk.ui.training_pages.glossary_page import GlossaryPage
 from signdesk.ui.training_pages.index_page import IndexPage
+from signdesk.ui.training_pages.mysigns_page import MySignsPage
 from signdesk.ui.training_pages.prepare_page import PreparePage
 from signdesk.ui.training_pages.use_page import UsePage
 from signdesk.ui.widgets import single_shot
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGES = (IndexPage, GlossaryPage, DownloadPage, PreparePage, FinetunePage, EvaluatePage, UsePage)
+PAGES = (IndexPage, GlossaryPage, DownloadPage, PreparePage, MySignsPage, FinetunePage, EvaluatePage, UsePage)
 SAVE_DELAY_MS = 300
 
 
@@ -161,6 +162,7 @@ class TrainingTab(QWidget):
     glossary_page: GlossaryPage = _page("glossary")
     download_page: DownloadPage = _page("download")
     prepare_page: PreparePage = _page("prepare")
+    mysigns_page: MySignsPage = _page("mysigns")
     finetune_page: FinetunePage = _page("train")
     evaluate_page: EvaluatePage = _page("evaluate")
     use_page: UsePage = _page("use")

@@ -131,7 +131,7 @@ def test_the_wizard_reopens_where_it_was_and_is_keyboard_driven(qtbot, runner, t
 
     again = TrainingTab(load_settings(), runner, state_file=state_file)
     qtbot.addWidget(again)
-    assert again.current_step == "train" and again.nav.currentRow() == 4
+    assert again.current_step == "train" and again.nav.currentRow() == 5
     assert again.state.workers == 7 and again.download_page.workers.value() == 7
     assert again.state.preset == "thorough" and again.finetune_page.preset_buttons["thorough"].isChecked()
     assert again.finetune_page.rank.value() == 32

@@ -12,6 +12,7 @@ from signdesk.jobs.events import Stopped
 from signdesk.training.wizard_state import (
     CHECKPOINT_MARK,
     PRESETS,
+    STEPS,
     TrainSettings,
     WizardState,
     adapter_has_run,
@@ -40,7 +41,7 @@ def test_state_round_trips_and_a_damaged_file_falls_back_to_defaults(tmp_path):
                 train={"rank": "big", "alpha": 8, "epochs": 2})
     path.write_text(json.dumps(data))
     odd = WizardState.load(path)
-    assert odd.page == 6 and odd.workers == 4 and odd.split == "official" and odd.jobs == {}
+    assert odd.page == len(STEPS) - 1 and odd.workers == 4 and odd.split == "official" and odd.jobs == {}
     assert odd.train.rank == TrainSettings().rank and odd.train.alpha == 8 and odd.train.epochs == 2.0
 
     path.write_text("{not json")

@@ -189,7 +189,10 @@ def test_the_whole_wizard_from_the_index_to_the_live_tab(make_window, qtbot, tin
     assert "fewer than 5 training clips" in prepare.warnings.text()  # 4 per sign: all thin
     assert prepare.meta["counts"]["train"] == 12
 
-    # 5 fine-tune: show command, live chart, a finished adapter
+    # 5 my signs: optional (none recorded here), so always done
+    tab.next_button.click()
+    assert tab.current_step == "mysigns" and tab.next_button.isEnabled()
+    # 6 fine-tune: show command, live chart, a finished adapter
     tab.next_button.click()
     finetune = tab.finetune_page
     small_training(tab, max_steps=6)
@@ -207,7 +210,7 @@ def test_the_whole_wizard_from_the_index_to_the_live_tab(make_window, qtbot, tin
     assert (adapter / "adapter_model.safetensors").is_file()
     assert json.loads((adapter / "signdesk.json").read_text())["glossary"] == list(GLOSSES)
 
-    # 6 evaluate: base against adapter
+    # 7 evaluate: base against adapter
     tab.next_button.click()
     evaluate = tab.evaluate_page
     with qtbot.waitSignal(evaluate.report_shown, timeout=JOB_S):
@@ -218,7 +221,7 @@ def test_the_whole_wizard_from_the_index_to_the_live_tab(make_window, qtbot, tin
     assert evaluate.chart.categories and len(evaluate.chart.sets) == 2
     qtbot.waitUntil(lambda: tab.next_button.isEnabled())
 
-    # 7 use: one click, and the Live tab interprets with the new adapter
+    # 8 use: one click, and the Live tab interprets with the new adapter
     tab.next_button.click()
     use = tab.use_page
     with qtbot.waitSignal(window.engine.reconfigured, timeout=60_000,

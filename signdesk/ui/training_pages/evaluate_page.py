@@ -1,4 +1,4 @@
-"""Step 6: score the adapter on held-out clips: metrics table, accuracy per gloss, confusions, base vs adapter.
+"""Step 7: score the adapter on held-out clips: metrics table, accuracy per gloss, confusions, base vs adapter.
 
 The job is ``signdesk evaluate``; it writes ``metrics.json`` (shown here), ``per_gloss.csv``,
 ``predictions.csv`` and ``chart.png`` into the report folder.
@@ -124,7 +124,7 @@ class EvaluatePage(JobPage):
             widget.blockSignals(True)
             setter()
             widget.blockSignals(False)
-        self._ready = adapter_ready(self.state.adapter) and dataset_ready(self.state.dataset)
+        self._ready = adapter_ready(self.state.adapter) and dataset_ready(self.state.training_dataset)
         out = self.state.eval_dir()
         if not self.job_panel.running:
             self.report = read_json(out / "metrics.json") if out is not None else None
@@ -177,6 +177,11 @@ class EvaluatePage(JobPage):
             a = adapter.get(key) if adapter else None
             change = f"{100 * (a - b):+.1f} points" if a is not None and b is not None else ""
             rows.append((label, pct(b), pct(a), change))
+        mine_b, mine_a = ((r or {}).get("my_signs") or {} for r in (base, adapter))
+        if mine_b or mine_a:  # my signs, on their held-out takes (signdesk.training.mysigns_eval)
+            b, a = mine_b.get("top1"), mine_a.get("top1")
+            change = f"{100 * (a - b):+.1f} points" if a is not None and b is not None else ""
+            rows.append(("My signs top-1 (held-out takes)", pct(b), pct(a), change))
         clips = (adapter or base or {}).get("clips", 0)
         rows.append(("Clips scored", f"{base['clips']:,}" if base else "—", f"{adapter['clips']:,}" if adapter else "—",
                      ""))

@@ -1,4 +1,4 @@
-"""Step 5: fine-tune a LoRA adapter: a preset or advanced settings, the device, "show command", a live
+"""Step 6: fine-tune a LoRA adapter: a preset or advanced settings, the device, "show command", a live
 chart of loss and validation accuracy, clips/s and time left, stop and resume.
 
 The settings are written to a config file and the job is ``signdesk train --config FILE`` (resumed
@@ -46,11 +46,14 @@ from signdesk.training.wizard_state import (
     config_file_for,
     dataset_ready,
     display_command,
+    my_signs_argv,
+    my_signs_summary,
     read_json,
     suggest_adapter_dir,
     train_argv,
     train_history,
     write_train_config,
+    write_training_set,
 )
 from signdesk.ui.disclosure_button import DisclosureButton
 from signdesk.ui.training_chart import TrainingChart
@@ -65,6 +68,10 @@ INTRO = (
     "runs in the background: you can keep using the Live tab, and even close SignDesk; it picks the run up "
     "again when it opens. <b>Stop</b> saves a checkpoint and a usable adapter; <b>Resume</b> goes on from it."
 )
+#: What to train on (WizardState.train_on), as the page names it.
+TRAIN_ON = (("dataset", "The prepared dataset"), ("mine", "My signs"), ("mixed", "My signs + the prepared dataset"))
+MY_SIGNS_NEEDED = ("Record takes on the My signs page first: at least 4 takes of a word (one in five is held out "
+                   "for validation, one in five for the test).")
 STAT_NAMES = (("step", "Step"), ("epoch", "Epoch"), ("loss", "Loss"), ("lr", "Learning rate"),
               ("rate", "Clips/s"), ("eta", "Time left"), ("best", "Best validation top-1"))
 
@@ -124,6 +131,13 @@ class FinetunePage(JobPage):
         """The device, 4-bit loading, and the adapter's name and folder."""
         where = group_box(self.inner, "Where to train", "Where")
         where_form = QFormLayout(where)
+        self.train_on = QComboBox(where)
+        for key, text in TRAIN_ON:
+            self.train_on.addItem(text, key)
+        named(self.train_on, "Train on", "The prepared dataset, your own signs (My signs), or both: your takes "
+                                         "join the dataset's glossary, repeated so that a few takes count")
+        self.train_on.currentIndexChanged.connect(self._on_train_on)
+        where_form.addRow("&What to train on:", self.train_on)
         self.device = QComboBox(where)
         self.device.addItems(list(DEVICES))
         named(self.device, "Training device", "auto: a CUDA or Apple GPU when there is one, else the CPU (slow)")
@@ -235,6 +249,7 @@ class FinetunePage(JobPage):
             (self.preset_buttons.get(s.preset) or self.custom_button).setChecked(True)
             self.preset_note.setText(PRESET_NOTES.get(s.preset, "Your own settings (see the advanced settings)."))
             self.device.setCurrentText(s.device)
+            self.train_on.setCurrentIndex(max(self.train_on.findData(s.train_on), 0))
             self.quantize.setChecked(s.quantize == "4bit")
             adapter = s.adapter
             self.name_edit.setText(adapter.name if adapter else "")
@@ -279,6 +294,10 @@ class FinetunePage(JobPage):
         self.preset_note.setText(PRESET_NOTES.get(self.state.preset, "Your own settings."))
         self.host.save_soon()
 
+    def _on_train_on(self, _index: int) -> None:
+        if not self._filling and self._set("train_on", self.train_on.currentData()):
+            self.refresh()
+
     def _set_state(self, key: str, value: Any) -> None:
         if not self._filling:  # filling the fields from the state is not a change
             self._set(key, value)
@@ -297,16 +316,26 @@ class FinetunePage(JobPage):
     # ---------------------------------------------------------------- state from disk
     def refresh(self) -> None:
         self._fill_fields()
+        on = self.state.train_on
         meta = read_json(self.state.dataset / "dataset.json") if dataset_ready(self.state.dataset) else None
-        if meta:
+        mine = my_signs_summary(self.state) if on != "dataset" else None
+        mine_ok = mine is not None and mine["train"] > 0 and mine["val"] > 0
+        model = model_name(str(self.host.settings["model.id"]))
+        if on == "dataset" and meta:
             c = meta.get("counts", {})
             self.dataset_label.setText(
                 f"Training on <b>{self.state.dataset.name}</b>: {int(c.get('train', 0)):,} training and "
                 f"{int(c.get('val', 0)):,} validation clips of {int(c.get('glosses', 0)):,} signs, with "
-                f"<b>{model_name(str(self.host.settings['model.id']))}</b>.")
+                f"<b>{model}</b>.")
+        elif on != "dataset" and mine_ok and (on == "mine" or meta):
+            mixed = (f", mixed with <b>{self.state.dataset.name}</b> ({int(meta['counts'].get('train', 0)):,} "
+                     "training clips; your takes are repeated so that they count)") if on == "mixed" else ""
+            self.dataset_label.setText(
+                f"Training on <b>my signs</b>: {mine['train']} training and {mine['val']} validation takes of "
+                f"{mine['glosses']} word{'s' if mine['glosses'] != 1 else ''}{mixed}, with <b>{model}</b>.")
         else:
-            self.dataset_label.setText(warn_html(TRAIN_NEEDS))
-        self._dataset_ok = meta is not None
+            self.dataset_label.setText(warn_html(MY_SIGNS_NEEDED if on != "dataset" and not mine_ok else TRAIN_NEEDS))
+        self._dataset_ok = (meta is not None) if on == "dataset" else (mine_ok and (on == "mine" or meta is not None))
         self._update_resume()
         self._show_done(adapter_ready(self.state.adapter))
 
@@ -331,7 +360,7 @@ class FinetunePage(JobPage):
         """A new run needs an empty folder: keep the chosen one if it is empty, else take the next free name."""
         adapter = self.state.adapter
         if adapter is None:
-            self.state.adapter_dir = str(suggest_adapter_dir(self.state.glossary_label, self.state.preset))
+            self.state.adapter_dir = str(suggest_adapter_dir(self.state.training_label, self.state.preset))
         elif adapter_has_run(adapter):
             self.state.adapter_dir = str(next_free_folder(adapter))
         self._fill_fields()
@@ -339,10 +368,12 @@ class FinetunePage(JobPage):
     def command_preview(self) -> str:
         state = self.state.copy()
         if state.adapter is None or adapter_has_run(state.adapter):
-            state.adapter_dir = str(suggest_adapter_dir(state.glossary_label, state.preset))
+            state.adapter_dir = str(suggest_adapter_dir(state.training_label, state.preset))
         model, revision = self._model()
         config = json.dumps(state.train.to_config(state.quantize), indent=2)
-        return (f"{display_command(train_argv(state, model, revision))}\n\n# {config_file_for(state.adapter)}:\n"
+        build = my_signs_argv(state)
+        first = f"{display_command(build)}   # the training set of my signs\n" if build else ""
+        return (f"{first}{display_command(train_argv(state, model, revision))}\n\n# {config_file_for(state.adapter)}:\n"
                 f"{config}\n\n# to continue a stopped run:\n"
                 f"{display_command(train_argv(state, model, revision, resume=True))}")
 
@@ -351,7 +382,7 @@ class FinetunePage(JobPage):
         state = self.state.copy()
         model, revision = self._model()
         if self.host.start_job("train", train_argv(state, model, revision), self.job_panel,
-                               before=lambda: write_train_config(state)):
+                               before=lambda: (write_training_set(state), write_train_config(state))):
             self.set_complete(False)
             self.host.save_soon()
 

@@ -1,4 +1,4 @@
-"""Step 7: one click switches the Live tab to the new adapter (with its glossary and frame count).
+"""Step 8: one click switches the Live tab to the new adapter (with its glossary and frame count).
 
 The switch goes through the window's own settings path (the settings panel's Apply), so the adapter
 is loaded onto the running model without reloading it, and the choice is saved like any setting.
