@@ -156,6 +156,7 @@ class MySignsPage(WizardPage):
         self.tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.tree.setMinimumHeight(160)
         named(self.tree, "Takes per word", "Each word with its takes against the target; select takes to delete")
+        named(self.tree.header(), "Take columns")  # screen readers announce the header as a control of its own
         self.tree.itemSelectionChanged.connect(self._on_selection)
         layout.addWidget(self.tree)
         row = QHBoxLayout()
