@@ -25,9 +25,10 @@ from signdesk.data.manifest import DATASET_FILE, DATASET_FORMAT, DATASET_VERSION
 from signdesk.data.prepare import content_hash
 from signdesk.errors import SignDeskError
 from signdesk.training.config import DATASET_CONFIG
-from signdesk.video.synth import motion_frames, write_video
+from signdesk.video.synth import DIRECTIONS, direction_frames, motion_frames, write_video
 
-# Motion pattern -> the gloss it stands for; the most distinct patterns first.
+# Motion pattern -> the gloss it stands for; the most distinct patterns first. A bag of frames tells
+# these apart (where the blob is, whether it flashes).
 SIGNS: tuple[tuple[str, str], ...] = (
     ("left-right", "hello"),
     ("up-down", "yes"),
@@ -36,6 +37,28 @@ SIGNS: tuple[tuple[str, str], ...] = (
     ("diagonal", "thank"),
     ("zigzag", "help"),
 )
+# Direction -> gloss, in twin pairs: each sign differs from its twin only in the direction of the
+# movement (like ASL GO/COME, UP/DOWN), so only the order of the frames tells them apart.
+DIRECTION_SIGNS: tuple[tuple[str, str], ...] = (
+    ("left-to-right", "go"),
+    ("right-to-left", "come"),
+    ("bottom-to-top", "up"),
+    ("top-to-bottom", "down"),
+)
+#: what ``synth-dataset --kind`` chooses from: the signs in order (the first ``signs`` are taken)
+KINDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "appearance": SIGNS,
+    "direction": DIRECTION_SIGNS,
+    "both": DIRECTION_SIGNS[:2] + SIGNS[:2] + DIRECTION_SIGNS[2:] + SIGNS[2:],
+}
+
+
+def direction_twins(chosen: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> list[list[str]]:
+    """The twin pairs (gloss, gloss) among the chosen signs: both directions of one movement present."""
+    gloss_of = dict(chosen)
+    return [[gloss_of[motion], gloss_of[DIRECTIONS[motion]]] for motion, _ in chosen
+            if motion in DIRECTIONS and DIRECTIONS[motion] in gloss_of
+            and list(gloss_of).index(motion) < list(gloss_of).index(DIRECTIONS[motion])]
 
 
 # Measured with the tiny test model and the default counts (24 train clips per sign), 2 CPU cores:
@@ -68,17 +91,24 @@ def write_synthetic_dataset(
     size: tuple[int, int] = (96, 96),
     seed: int = 0,
     fps: float = 25.0,
+    kind: str = "appearance",
 ) -> dict[str, Any]:
-    """Render ``signs`` signs with ``counts`` = (train, val, test) clips each into ``out``; returns dataset.json."""
-    if not 2 <= signs <= len(SIGNS):
-        raise SignDeskError(f"a synthetic dataset has 2 to {len(SIGNS)} signs (got {signs})")
+    """Render ``signs`` signs with ``counts`` = (train, val, test) clips each into ``out``; returns dataset.json.
+
+    ``kind``: ``appearance`` (signs a bag of frames tells apart), ``direction`` (twin pairs that differ
+    only in the direction of the movement) or ``both`` (alternating, twins first).
+    """
+    if kind not in KINDS:
+        raise SignDeskError(f"a synthetic dataset's kind is {' | '.join(KINDS)} (got {kind!r})")
+    if not 2 <= signs <= len(KINDS[kind]):
+        raise SignDeskError(f"a synthetic {kind} dataset has 2 to {len(KINDS[kind])} signs (got {signs})")
     if counts[0] < 1 or min(counts) < 0:
         raise SignDeskError("a synthetic dataset needs at least one training clip per sign")
     out = Path(out).expanduser()
     videos = out / "videos"
     videos.mkdir(parents=True, exist_ok=True)
     width, height = size
-    chosen = SIGNS[:signs]
+    chosen = KINDS[kind][:signs]
     glosses = [gloss for _, gloss in chosen]
     rows: dict[str, list[ClipRow]] = {split: [] for split in SPLIT_FILES}
     for label, (motion, gloss) in enumerate(chosen):
@@ -87,10 +117,14 @@ def write_synthetic_dataset(
                 rng = np.random.default_rng([seed, label, split_no, k])
                 length = int(rng.integers(16, 29))
                 before, after = (int(x) for x in rng.integers(2, 7, size=2))
-                frames = motion_frames(
-                    motion, length, width, height, still_before=before, still_after=after,
-                    seed=int(rng.integers(0, 2**31)), phase=float(rng.uniform(0.0, 0.3)),
-                )
+                if motion in DIRECTIONS:
+                    frames = direction_frames(motion, length, width, height, still_before=before,
+                                              still_after=after, seed=int(rng.integers(0, 2**31)))
+                else:
+                    frames = motion_frames(
+                        motion, length, width, height, still_before=before, still_after=after,
+                        seed=int(rng.integers(0, 2**31)), phase=float(rng.uniform(0.0, 0.3)),
+                    )
                 video_id = f"{gloss}-{split}-{k:03d}"
                 path = write_video(videos / f"{video_id}.mp4", frames, fps=fps)
                 rows[split].append(ClipRow(
@@ -104,7 +138,9 @@ def write_synthetic_dataset(
         "version": DATASET_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "signdesk_version": __version__,
-        "synthetic": {"motions": {gloss: motion for motion, gloss in chosen}, "size": [width, height]},
+        "synthetic": {"kind": kind, "motions": {gloss: motion for motion, gloss in chosen}, "size": [width, height]},
+        # signs that differ only in the direction of the movement (signdesk.training.twins reads them)
+        "direction_twins": direction_twins(chosen),
         "videos": str(videos.resolve()),
         "glossary": {"name": f"synthetic-{signs}", "source": "synthetic", "size": signs},
         "glosses": glosses,

@@ -189,6 +189,12 @@ class EvaluatePage(WizardPage):
             a = adapter.get(key) if adapter else None
             change = f"{100 * (a - b):+.1f} points" if a is not None and b is not None else ""
             rows.append((label, pct(b), pct(a), change))
+        if report.get("direction_twins"):  # did the adapter learn motion? (signdesk.training.twins)
+            for key, label in (("twin_top1", "Direction twins top-1"), ("other_top1", "Other signs top-1")):
+                b = (base or {}).get("direction_twins", {}).get(key)
+                a = (adapter or {}).get("direction_twins", {}).get(key)
+                change = f"{100 * (a - b):+.1f} points" if a is not None and b is not None else ""
+                rows.append((label, pct(b), pct(a), change))
         clips = (adapter or base or {}).get("clips", 0)
         rows.append(("Clips scored", f"{base['clips']:,}" if base else "—", f"{adapter['clips']:,}" if adapter else "—",
                      ""))
