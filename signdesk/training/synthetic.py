@@ -1,6 +1,7 @@
 """A synthetic sign dataset, in exactly the format ``signdesk data prepare`` writes.
 
-Each "sign" is a distinct motion pattern of a bright blob (``signdesk.video.synth``), rendered with
+Each "sign" is a distinct motion pattern of a bright blob, or (``kind="direction"``) a square sliding
+one way, in twin pairs that differ only in direction (``signdesk.video.synth``), rendered with
 per-clip variation (start phase, speed, noise, still frames before and after the sign, whose range is
 recorded as ``frame_start``/``frame_end``). It lets tests prove that fine-tuning learns, and lets a
 new user try the whole train/evaluate loop in minutes without downloading WLASL.
@@ -65,6 +66,9 @@ def direction_twins(chosen: tuple[tuple[str, str], ...] | list[tuple[str, str]])
 # chance (25 %) until epoch 3, 100 % on val from epoch 8, 100 % held-out top-1; 288 steps, about 25 s
 # of training on an idle machine. With the defaults (rate 2e-4, 3 epochs of 16-clip steps: 18 steps),
 # with 12 epochs at 2e-4, or with the wizard's Quick preset, the tiny model stays at 25 %.
+# Direction twins (``kind="direction"``) are not learnt by the tiny model with these settings (25 %
+# held out; issue #14): a 4-layer, 128-wide language model at 16 visual tokens per frame with 64 clips
+# per sign reached 67 %, the best measured so far.
 TRAIN_SETTINGS = """\
 # Recommended `signdesk train` settings for this synthetic dataset: `signdesk train --dataset <this folder>`
 # uses them when no --config is given (flags such as --epochs still override them). They make the offline
