@@ -128,6 +128,7 @@ def motion_frames(
 
 DIRECTION_BACKGROUND = (60, 60, 80)  # a dim wall, each clip's colour drawn around it
 BACKGROUND_SPREAD = 40
+TRAVEL = (0.5, 0.75)  # share of the frame the square travels
 
 
 def direction_frames(
@@ -154,7 +155,7 @@ def direction_frames(
     forward = direction in ("left-to-right", "top-to-bottom")
     along, across = (width, height) if horizontal else (height, width)
     side = max(round(min(width, height) * rng.uniform(0.12, 0.22)), 3)
-    travel = along * rng.uniform(0.35, 0.65)
+    travel = along * rng.uniform(TRAVEL[0], TRAVEL[1])
     slack = along - side - travel  # room left for the path along the motion
     first = rng.uniform(0, max(slack, 0)) + side / 2  # path from `first` to `first + travel` ...
     path = (first, first + travel) if forward else (first + travel, first)  # ... taken one way or the other
