@@ -68,6 +68,25 @@ def test_synth_dataset_direction_and_mixed_kinds(capsys, tmp_path):
     assert json.loads((tmp_path / "f" / "dataset.json").read_text())["direction_twins"] == []  # appearance only
 
 
+
+def test_synth_dataset_trains_direction_twins_on_more_clips_by_default(monkeypatch, capsys, tmp_path):
+    """Direction's recommended settings need 128 training clips per sign (issue #14); --train still wins."""
+    import signdesk.training.synthetic as synthetic
+
+    asked = []
+    real = synthetic.write_synthetic_dataset
+
+    def write(out, **kw):  # records what was asked, writes one clip per split
+        asked.append((kw["kind"], kw["counts"]))
+        return real(out, **{**kw, "counts": (1, 1, 1)})
+
+    monkeypatch.setattr(synthetic, "write_synthetic_dataset", write)
+    for kind, extra in (("direction", []), ("appearance", []), ("direction", ["--train", "7"])):
+        folder = str(tmp_path / f"{kind}{len(extra)}")
+        assert main(["synth-dataset", folder, "--kind", kind, "--size", "32", *extra]) == 0
+    assert asked == [("direction", (128, 4, 6)), ("appearance", (24, 4, 6)), ("direction", (7, 4, 6))]
+    assert "epochs: 12" in (tmp_path / "direction0" / "train.yaml").read_text()
+
 def test_packaged_pairs_cover_the_core_glossary():
     pairs = packaged_pairs()
     assert ("go", "come") in pairs and ("tomorrow", "yesterday") in pairs
