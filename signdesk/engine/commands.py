@@ -79,7 +79,7 @@ def _model_download(args: argparse.Namespace) -> int:
 def _model_make_test(args: argparse.Namespace) -> int:
     from signdesk.engine.testmodel import make_test_model
 
-    folder = make_test_model(args.out, like=args.like, dtype=args.dtype)
+    folder = make_test_model(args.out, like=args.like, dtype=args.dtype, size=args.size)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     print(f"wrote a random-weight test model to {folder} ({size / 1e6:.1f} MB)")
     return 0
@@ -141,6 +141,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--like", metavar="ID",
                    help="use the real shapes of a catalog model, e.g. OpenGVLab/InternVL3-2B-hf")
     t.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    t.add_argument("--size", default="tiny", choices=["tiny", "learn"],
+                   help="tiny (default, for tests) or learn: 16 visual tokens per CPU frame, a wider language "
+                        "model and pretrained-like conditioning, for learning tests (ignored with --like)")
     t.set_defaults(handler=_model_make_test)
     lst = msub.add_parser("list", help="supported checkpoints and whether they are downloaded")
     lst.add_argument("--json", action="store_true")

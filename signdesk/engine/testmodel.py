@@ -57,6 +57,19 @@ TINY_TEXT = {
     # move the answer: a learning test (and a demo adapter) would stall. 0.2 gives the model a usable range.
     "initializer_range": 0.2,
 }
+# The "learn" variant: a random model built to carry what a pretrained one carries, so that fine-tuning
+# can learn signs told apart only by where things are and in which order (direction twins, issue #14).
+# 16 visual tokens per frame in the CPU ``fast`` profile (native 64², 4-px patches: 32² → 8×8 patches →
+# 4×4 tokens after the pixel shuffle) instead of the tiny model's 4, a wider language model, and the
+# conditioning of ``_condition_for_learning``.
+LEARN_VISION = {
+    "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128,
+    "image_size": [64, 64], "patch_size": [4, 4],
+}
+LEARN_TEXT = {**TINY_TEXT, "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "intermediate_size": 256}
+#: ``make_test_model(size=...)`` / ``signdesk model make-test --size``
+SIZES = ("tiny", "learn")
 
 
 def _build_tokenizer(vocab_size: int = 800):
@@ -111,13 +124,16 @@ def _load_like_config(like: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def build_config(tokenizer, like: str | None = None):
-    """The ``InternVLConfig`` of the tiny model, or of catalog model ``like`` (real shapes)."""
+def build_config(tokenizer, like: str | None = None, size: str = "tiny"):
+    """The ``InternVLConfig`` of the tiny (or ``size="learn"``) model, or of catalog model ``like`` (real shapes)."""
     from transformers import InternVLConfig
 
     ids = {key: tokenizer.convert_tokens_to_ids(tok) for key, tok in SPECIAL.items()}
     if like is None:
-        vision, text = dict(TINY_VISION), dict(TINY_TEXT)
+        if size not in SIZES:
+            raise ModelError(f"a test model's size is {' | '.join(SIZES)} (got {size!r})")
+        vision, text = (TINY_VISION, TINY_TEXT) if size == "tiny" else (LEARN_VISION, LEARN_TEXT)
+        vision, text = dict(vision), dict(text)
         text["vocab_size"] = len(tokenizer)
         extra = {}
     else:
@@ -138,10 +154,56 @@ def build_config(tokenizer, like: str | None = None):
     )
 
 
-def make_test_model(out_dir: str | Path, like: str | None = None, seed: int = 0, dtype: str = "float32") -> Path:
+def _sinusoids(grid: int, dim: int):
+    """2-D sine/cosine position codes (grid × grid, dim), unit scale: smooth, so they survive resizing."""
+    import torch
+
+    quarter = dim // 4
+    freqs = 1.0 / (100.0 ** (torch.arange(quarter, dtype=torch.float32) / max(quarter, 1)))
+    coords = torch.arange(grid, dtype=torch.float32)
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    parts = [f(axis.reshape(-1, 1) * freqs) for axis in (xx, yy) for f in (torch.sin, torch.cos)]
+    codes = torch.cat(parts, dim=1)
+    return torch.nn.functional.pad(codes, (0, dim - codes.shape[1]))
+
+
+def _condition_for_learning(model, text_std: float) -> None:
+    """Give a random model the conditioning a pretrained one has, so what a frame shows reaches the answer.
+
+    Out of the box a random InternVL loses it: position embeddings start at zero (a visual token says
+    *what* it shows but not *where*), a random patch embedding and projector mix the pixels away, and a
+    language model whose every projection has the wide std the tiny model needs for its logits
+    overwrites each token with noise layer after layer. Here: position codes like a trained ViT's, an
+    orthogonal patch embedding and projector (content kept, at the text embeddings' scale), and small
+    residual outputs (attention ``o_proj``, MLP ``down_proj``), so each layer starts near the identity.
+    """
+    import torch
+
+    with torch.no_grad():
+        emb = model.model.vision_tower.embeddings
+        conv = emb.patch_embeddings.projection
+        weight = torch.empty(conv.out_channels, conv.weight[0].numel())
+        torch.nn.init.orthogonal_(weight)
+        conv.weight.copy_(weight.view_as(conv.weight) * 2.0)
+        conv.bias.zero_()
+        grid = int((emb.position_embeddings.shape[1] - 1) ** 0.5)
+        emb.position_embeddings[0, 1:] = _sinusoids(grid, emb.position_embeddings.shape[2])
+        projector = model.model.multi_modal_projector
+        for linear in (projector.linear_1, projector.linear_2):
+            torch.nn.init.orthogonal_(linear.weight)
+            linear.bias.zero_()
+        projector.linear_2.weight.mul_(text_std * 2.0)
+        for layer in model.model.language_model.layers:
+            for linear in (layer.self_attn.o_proj, layer.mlp.down_proj):
+                torch.nn.init.normal_(linear.weight, std=0.02)
+
+
+def make_test_model(out_dir: str | Path, like: str | None = None, seed: int = 0, dtype: str = "float32",
+                    size: str = "tiny") -> Path:
     """Write a random-weight InternVL + processor + tokenizer to ``out_dir`` and return its path.
 
-    Without ``like`` the model is tiny (a few hundred KB). With ``like`` (a catalog id such as
+    Without ``like`` the model is tiny (a few hundred KB); ``size="learn"`` builds the larger, conditioned
+    variant for learning tests (about 2 MB, ``LEARN_VISION``/``LEARN_TEXT``). With ``like`` (a catalog id such as
     ``OpenGVLab/InternVL3-2B-hf``) it has exactly that checkpoint's shapes, from a config stored in
     ``models/configs/``, for benchmarks.
     """
@@ -154,9 +216,12 @@ def make_test_model(out_dir: str | Path, like: str | None = None, seed: int = 0,
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     tokenizer = _build_tokenizer()
-    config = build_config(tokenizer, like)
+    config = build_config(tokenizer, like, size)
     with torch.device("cpu"):
-        model = InternVLForConditionalGeneration(config).to(getattr(torch, dtype))
+        model = InternVLForConditionalGeneration(config)
+    if like is None and size == "learn":
+        _condition_for_learning(model, config.text_config.initializer_range)
+    model = model.to(getattr(torch, dtype))
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(out, safe_serialization=True)

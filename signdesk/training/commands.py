@@ -50,13 +50,17 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     from signdesk.training.config import DATASET_CONFIG
-    from signdesk.training.synthetic import write_synthetic_dataset
+    from signdesk.training.synthetic import TRAIN_CLIPS, write_synthetic_dataset
 
-    meta = write_synthetic_dataset(args.out, signs=args.signs, counts=(args.train, args.val, args.test),
-                                   size=(args.size, args.size), seed=args.seed)
+    train = args.train or TRAIN_CLIPS.get(args.kind, TRAIN_CLIPS["appearance"])
+    meta = write_synthetic_dataset(args.out, signs=args.signs, counts=(train, args.val, args.test),
+                                   size=(args.size, args.size), seed=args.seed, kind=args.kind)
     counts = meta["counts"]
     print(f"wrote a synthetic dataset of {counts['glosses']} signs ({', '.join(meta['glosses'])}) to {args.out}: "
           f"{counts['train']} train, {counts['val']} val, {counts['test']} test clips")
+    if meta["direction_twins"]:
+        print("direction twins (signs that differ only in the direction of the movement): "
+              + ", ".join("/".join(pair) for pair in meta["direction_twins"]))
     print(f"recommended training settings (for the test model of `signdesk model make-test`): "
           f"{Path(args.out) / DATASET_CONFIG}, used by `signdesk train --dataset {args.out}` without --config")
     return 0
@@ -146,8 +150,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Each sign is a distinct motion pattern; the folder has the format of `signdesk data prepare`.",
     )
     s.add_argument("out", type=Path, metavar="DATASET")
-    s.add_argument("--signs", type=int, default=4, help="2 to 6 signs (default 4)")
-    s.add_argument("--train", type=_positive, default=24, help="training clips per sign")
+    s.add_argument("--signs", type=int, default=4, help="2 to 6 signs (default 4; direction: 2 to 4, both: 2 to 10)")
+    s.add_argument("--kind", choices=["appearance", "direction", "both"], default="appearance",
+                   help="appearance: signs a bag of frames tells apart (default); direction: twin pairs that "
+                        "differ only in the direction of the movement (go/come, up/down); both: the two mixed")
+    s.add_argument("--train", type=_positive, help="training clips per sign (default 24; direction: 128, what its "
+                                                   "recommended settings need)")
     s.add_argument("--val", type=_positive, default=4, help="validation clips per sign")
     s.add_argument("--test", type=_positive, default=6, help="test clips per sign")
     s.add_argument("--size", type=_positive, default=96, help="frame width and height in pixels")

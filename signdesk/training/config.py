@@ -24,6 +24,7 @@ CONFIG_FILE = "train_config.json"
 DATASET_CONFIG = "train.yaml"  # a dataset's own recommended settings, used when no --config is given
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 SCHEDULERS = ("cosine", "linear", "constant_with_warmup")
+VISION_LORA = ("none", "projector", "tower")
 
 
 @dataclass
@@ -34,6 +35,10 @@ class LoraSettings:
     # Short names are applied to the language model only (never the vision tower); a string is a full
     # PEFT regular expression over module names, for anything else (e.g. the multimodal projector).
     target_modules: list[str] | str = field(default_factory=lambda: list(DEFAULT_TARGETS))
+    # LoRA beyond the language model (with list targets): none; projector (the vision-language MLP);
+    # tower (the projector and the vision tower's attention and MLP). The adapter stays a PEFT LoRA
+    # file, but servers that load only language-model LoRA (vLLM) cannot use one trained with them.
+    vision: str = "none"
 
 
 @dataclass
@@ -89,6 +94,7 @@ SCHEMA = Schema({
         (list, str), "a list of module names (q_proj, ...) or one regular expression",
         lambda v: bool(v) and (isinstance(v, str) or all(isinstance(x, str) and x for x in v)),
     ),
+    "lora.vision": choice(*VISION_LORA),
     "quantize": choice("none", "4bit"),
     "gradient_checkpointing": Key((bool, str), "true, false or auto", lambda v: v in (True, False, "auto")),
     "jitter": Key((int, float), "a number from 0 to 0.4", lambda v: 0 <= v <= 0.4),

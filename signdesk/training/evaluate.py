@@ -1,5 +1,8 @@
 """Evaluation in vocab mode: top-1/top-5 per instance and per class, per gloss, most confused pairs.
 
+Where the glossary has direction twins (signs that differ only in the direction of the movement, see
+``signdesk.training.twins``), each model's result also holds top-1 on their clips and on the others'.
+
 Clips are scored through the engine's own path (``read_clip`` with the interpreter's frames and size,
 ``prepare_inputs``, ``candidate_logprobs`` under the adapter's inference context), i.e. exactly what
 ``signdesk interpret`` does, so a number here is a number the live view gets. The same scoring drives
@@ -106,6 +109,14 @@ def format_summary(report: dict[str, Any]) -> str:
     for key, label in (("top1", "top-1"), ("top5", "top-5"), ("class_top1", "class top-1"),
                        ("class_top5", "class top-5")):
         lines.append(f"{label:<16}" + "".join(f"{_pct(report['results'][m][key]):>{width}}" for m in models))
+    if report.get("direction_twins"):
+        for key, label in (("twin_top1", "twins top-1"), ("other_top1", "others top-1")):
+            lines.append(f"{label:<16}" + "".join(f"{_pct(report['results'][m]['direction_twins'][key]):>{width}}"
+                                                  for m in models))
+        first = report["results"][models[0]]["direction_twins"]
+        lines.append(f"twins: {first['twin_clips']} clips of signs that differ from another only in the direction "
+                     f"of the movement ({', '.join('/'.join(p) for p in report['direction_twins'])}); others: "
+                     f"{first['other_clips']} clips")
     last = report["results"][models[-1]]
     if last["confused"]:
         pairs = ", ".join(f"{c['true']}→{c['predicted']} ×{c['count']}" for c in last["confused"][:5])
@@ -273,6 +284,7 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
     from signdesk.mysigns.training import shown_dataset_path
     from signdesk.training.dataset import LITERATURE, load_dataset
     from signdesk.training.mysigns_eval import my_signs_summary
+    from signdesk.training.twins import dataset_twins, twin_summary
 
     adapter = Path(args.adapter).expanduser().absolute() if args.adapter else None
     if adapter is None and args.no_base:
@@ -327,6 +339,7 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
                      "inputs unlike those it learnt from")
     visual: dict[str, Any] = {}
     lengths = [len(answer_token_ids(loaded.tokenizer, g)) for g in data.glosses]
+    twins = dataset_twins(data.meta, data.glosses)
     labels = [r.label for r in rows]
     runs = ([] if args.no_base else ["base"]) + (["adapter"] if adapter else [])
     scores: dict[str, np.ndarray] = {}
@@ -348,6 +361,8 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
                 mine = my_signs_summary(scores[name], rows, data.glosses)  # held-out takes of my signs, apart
                 if mine:
                     results[name]["my_signs"] = mine
+                if twins:  # signs that differ only in direction, apart from the rest: did it learn motion?
+                    results[name]["direction_twins"] = twin_summary(scores[name], labels, data.glosses, twins)
     except Stopped:
         events.emit("stopped", exit_code=EXIT_STOPPED)
         print("signdesk: evaluation stopped; no report written", file=sys.stderr)
@@ -364,6 +379,7 @@ def _evaluate(args: Any, events: Any, stop: Any) -> int:
         "profile": profiles[0],
         "profiles": visual,  # per profile: frames, frame size, tokens per frame
         "glossary_size": len(data.glosses),
+        "direction_twins": [list(p) for p in twins],  # per model: results[...]["direction_twins"]
         "prompt": {"system": prompt.system, "user": prompt.user},
         "results": results,
         "notes": notes,

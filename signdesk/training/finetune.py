@@ -180,12 +180,22 @@ def plan_job(args: Any) -> tuple[TrainJob, Path | None]:
     return job, None
 
 
-def lora_targets(targets: list[str] | str) -> str:
-    """A PEFT regular expression: short names on the language model only, never the vision tower."""
+# InternVL (transformers) module names beyond the language model that ``lora.vision`` adds
+PROJECTOR_TARGETS = r"multi_modal_projector\.(linear_1|linear_2)"
+TOWER_TARGETS = r"vision_tower.*\.(q_proj|k_proj|v_proj|projection_layer|fc1|fc2)"
+
+
+def lora_targets(targets: list[str] | str, vision: str = "none") -> str:
+    """A PEFT regular expression: short names on the language model only, plus the projector and vision
+    tower when ``vision`` asks for them (a string is used as it is)."""
     if isinstance(targets, str):
         return targets
     names = "|".join(re.escape(t) for t in targets)
-    return rf"(?!.*vision_tower).*language_model.*\.({names})"
+    language = rf"(?!.*vision_tower).*language_model.*\.({names})"
+    if vision == "none":
+        return language
+    extra = [PROJECTOR_TARGETS] + ([TOWER_TARGETS] if vision == "tower" else [])
+    return rf"(?:{language}|.*(?:{'|'.join(extra)}))"
 
 
 def _examples(rows: list[Any]) -> list[dict[str, Any]]:
@@ -270,7 +280,8 @@ def build_trainer(job: TrainJob, data: SignDataset, loaded: Any, run: RunLog, st
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing,
                                                 gradient_checkpointing_kwargs={"use_reentrant": False})
     lora = LoraConfig(r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                      target_modules=lora_targets(cfg.lora.target_modules), bias="none", task_type="CAUSAL_LM")
+                      target_modules=lora_targets(cfg.lora.target_modules, cfg.lora.vision), bias="none",
+                      task_type="CAUSAL_LM")
     _, _, world = _dist()
     evaluate = bench_steps == 0
     args = sft_config(cfg, device, output_dir=job.out / CHECKPOINTS, max_steps=bench_steps or cfg.max_steps or -1,

@@ -55,6 +55,15 @@ def learnable_model_dir(tiny_model_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def learn_model_dir(tmp_path_factory) -> Path:
+    """The test model's "learn" variant (``make-test --size learn``): 16 visual tokens per CPU frame, a wider
+    language model and pretrained-like conditioning, for what the tiny model cannot represent (direction)."""
+    from signdesk.engine.testmodel import make_test_model
+
+    return make_test_model(tmp_path_factory.mktemp("learn-internvl"), size="learn")
+
+
+@pytest.fixture(scope="session")
 def synth_dataset(tmp_path_factory) -> Path:
     """4 signs x (24 train, 4 val, 6 test) clips."""
     from signdesk.training.synthetic import write_synthetic_dataset

@@ -110,3 +110,38 @@ def test_jitter_handles_to_the_end_ranges(loaded, rows):
     ex = {**example(rows[0]), "frame_start": 1, "frame_end": -1, "frames": 0}
     start, end = collator.frame_range(ex)
     assert 1 <= start <= end <= rows[0].frames
+
+
+def _square_x(frames) -> list[float]:
+    """Per frame, the x centroid of the brightest pixels (a direction clip's square)."""
+    gray = frames.float().mean(dim=1)  # (frames, H, W)
+    out = []
+    for frame in gray:
+        mask = frame > frame.mean() + 3 * frame.std()
+        xs = mask.nonzero()[:, 1].float()
+        out.append(float(xs.mean()))
+    return out
+
+
+def test_a_clip_reversed_in_time_is_a_different_example(loaded, tmp_path):
+    """Direction twins differ only in frame order: the collator keeps that order, frame by frame (issue #14)."""
+    from signdesk.video.synth import direction_frames, write_video
+
+    frames = direction_frames("left-to-right", 16, 96, 96, seed=3)
+    forward = write_video(tmp_path / "go.mp4", frames)
+    backward = write_video(tmp_path / "come.mp4", frames[::-1])
+    collator = SignCollator(loaded.processor, SPEC, 4, loaded.frame_size)
+    rows = [{"index": i, "video": str(p), "gloss": g, "frame_start": 1, "frame_end": 16, "frames": 16}
+            for i, (p, g) in enumerate([(forward, "go"), (backward, "come")])]
+    batch = collator(rows)
+    pixels = batch["pixel_values"].reshape(2, 4, *batch["pixel_values"].shape[1:])
+    go, come = _square_x(pixels[0]), _square_x(pixels[1])
+    assert go == sorted(go) and go[-1] - go[0] > 0.25 * pixels.shape[-1], go  # the square moves right ...
+    assert come == sorted(come, reverse=True) and come[0] - come[-1] > 0.25 * pixels.shape[-1], come  # ... left
+    prompt = batch["labels"][0] == IGNORE_INDEX
+    assert torch_equal(batch["input_ids"][0][prompt], batch["input_ids"][1][prompt])  # the same prompt ...
+    assert batch["labels"][0].tolist() != batch["labels"][1].tolist()  # ... a different answer
+
+
+def torch_equal(a, b) -> bool:
+    return a.shape == b.shape and bool((a == b).all())

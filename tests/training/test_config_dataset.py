@@ -217,3 +217,27 @@ def test_resume_keeps_the_saved_settings_whatever_the_dataset_recommends(small_d
     with pytest.raises(ConfigError, match=r"these differ: epochs \("):
         _plan_resume(small_dataset, first.out, epochs=6.0)
 
+
+
+def test_lora_vision_adds_the_projector_and_the_tower(tmp_path):
+    import re
+
+    from signdesk.training.finetune import lora_targets
+
+    names = {"lm": "model.language_model.layers.0.self_attn.q_proj", "proj": "model.multi_modal_projector.linear_1",
+             "tower": "model.vision_tower.encoder.layer.1.mlp.fc2",
+             "tower_attn": "model.vision_tower.encoder.layer.0.attention.q_proj"}
+
+    def matched(vision):
+        pattern = lora_targets(list(DEFAULT_TARGETS), vision)
+        return {k for k, n in names.items() if re.fullmatch(pattern, n)}
+
+    assert matched("none") == {"lm"}
+    assert matched("projector") == {"lm", "proj"}
+    assert matched("tower") == {"lm", "proj", "tower", "tower_attn"}
+    path = tmp_path / "t.yaml"
+    path.write_text("lora:\n  vision: projector\n")
+    assert load_config(path).lora.vision == "projector" and TrainConfig().lora.vision == "none"
+    path.write_text("lora:\n  vision: everything\n")
+    with pytest.raises(ConfigError, match=r"none \| projector \| tower"):
+        load_config(path)

@@ -172,16 +172,20 @@ class EvaluatePage(JobPage):
         results = report.get("results") or {}
         base, adapter = results.get("base"), results.get("adapter")
         rows = []
-        for key, label in METRICS:
-            b = base.get(key) if base else None
-            a = adapter.get(key) if adapter else None
+        # the overall metrics, then the parts reported apart where the report has them: my signs on their
+        # held-out takes (training.mysigns_eval), direction twins against the rest (training.twins)
+        parts = [(None, key, label) for key, label in METRICS] + [
+            ("my_signs", "top1", "My signs top-1 (held-out takes)"),
+            ("direction_twins", "twin_top1", "Direction twins top-1"),
+            ("direction_twins", "other_top1", "Other signs top-1"),
+        ]
+        for part, key, label in parts:
+            b, a = ((r or {}).get(part) or {} if part else (r or {}) for r in (base, adapter))
+            if part and not (b or a):
+                continue
+            b, a = b.get(key), a.get(key)
             change = f"{100 * (a - b):+.1f} points" if a is not None and b is not None else ""
             rows.append((label, pct(b), pct(a), change))
-        mine_b, mine_a = ((r or {}).get("my_signs") or {} for r in (base, adapter))
-        if mine_b or mine_a:  # my signs, on their held-out takes (signdesk.training.mysigns_eval)
-            b, a = mine_b.get("top1"), mine_a.get("top1")
-            change = f"{100 * (a - b):+.1f} points" if a is not None and b is not None else ""
-            rows.append(("My signs top-1 (held-out takes)", pct(b), pct(a), change))
         clips = (adapter or base or {}).get("clips", 0)
         rows.append(("Clips scored", f"{base['clips']:,}" if base else "—", f"{adapter['clips']:,}" if adapter else "—",
                      ""))
