@@ -8,6 +8,7 @@ is allowed, so a mistake is caught before anything slow starts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,7 @@ class Schema:
             if value is None and key.nullable:
                 checked[name] = None
                 continue
+            value = _number_from_yaml(value, key.types)
             if not key.accepts(value):
                 raise ConfigError(f"{source}: {self.noun} '{name}' must be {key.allowed} (got {value!r})")
             if self.ints_as_floats and float in key.types and isinstance(value, int) and not isinstance(value, bool):
@@ -120,3 +122,16 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = value
     return tree
+
+
+def _number_from_yaml(value: Any, types: tuple[type, ...]) -> Any:
+    """``1e-3`` for a number: PyYAML (YAML 1.1) reads an exponent without a dot as text, so a number
+    setting takes text that is a plain decimal number; anything else is left for the check to refuse."""
+    if isinstance(value, str) and float in types and str not in types:
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if math.isfinite(number):
+            return number
+    return value

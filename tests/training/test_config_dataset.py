@@ -26,6 +26,16 @@ def test_config_defaults_file_and_overrides(tmp_path):
     assert load_config(json_path).lora.dropout == 0.2
 
 
+def test_a_rate_written_1e_3_is_a_number(tmp_path):
+    """PyYAML reads 1e-3 (no dot) as text; a number setting takes it as the number it means."""
+    path = tmp_path / "train.yaml"
+    path.write_text("learning_rate: 1e-3\nepochs: 12\n")
+    assert load_config(path).learning_rate == 0.001
+    path.write_text("learning_rate: fast\n")
+    with pytest.raises(ConfigError, match="'learning_rate' must be"):
+        load_config(path)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("epochs: 2\nlerning_rate: 0.1\n", "unknown training setting 'lerning_rate'"),
     ("batch_size: 0\n", "'batch_size' must be an integer of 1 or more"),

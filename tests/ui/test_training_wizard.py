@@ -331,3 +331,28 @@ def test_closing_the_window_during_a_job_and_reattaching(make_window, qtbot, ser
     assert page2.hosts_model.rows[0][2] == 18
     assert tab2.state.workers == 1 and tab2.state.host_delay == 0.0  # the settings persisted too
     qtbot.waitUntil(lambda: tab2.nav.item(2).toolTip().endswith("done"))
+
+
+def test_evaluate_page_shows_my_signs_and_direction_twins_apart(make_window):
+    """The parts a report gives apart (my signs' held-out takes, direction twins) get rows of their own."""
+    page = make_window(start=False).training.evaluate_page
+
+    def result(top1: float, mine: float | None, twins: float | None) -> dict:
+        r = {"top1": top1, "top5": 1.0, "class_top1": top1, "class_top5": 1.0, "clips": 48, "confused": []}
+        if mine is not None:
+            r["my_signs"] = {"top1": mine}
+        if twins is not None:
+            r["direction_twins"] = {"twin_top1": twins, "other_top1": 0.5}
+        return r
+
+    page.report = {"results": {"base": result(0.25, 0.0, 0.25), "adapter": result(0.9, 1.0, 0.975)}}
+    page._show_report()
+    rows = {r[0]: r[1:] for r in page.metrics_model.rows}
+    assert rows["My signs top-1 (held-out takes)"] == ("0.0 %", "100.0 %", "+100.0 points")
+    assert rows["Direction twins top-1"] == ("25.0 %", "97.5 %", "+72.5 points")
+    assert rows["Other signs top-1"] == ("50.0 %", "50.0 %", "+0.0 points")
+
+    page.report = {"results": {"base": result(0.25, None, None), "adapter": result(0.9, None, None)}}
+    page._show_report()
+    labels = [r[0] for r in page.metrics_model.rows]
+    assert labels == ["Top-1", "Top-5", "Class top-1", "Class top-5", "Clips scored"]  # no empty parts
