@@ -75,6 +75,50 @@ class _Prefix:
     first_logprobs: np.ndarray  # (glossary,) float64
 
 
+def apply_choices(interpreter: Any, *, mode: str | None, top_k: int | None, num_frames: int | None,
+                  profile: str | None, has_glossary: bool, device: str) -> None:
+    """Mode, top-k, frames and profile between clips, for any backend (its lock held by the caller)."""
+    if mode is not None:
+        if mode not in ("vocab", "free"):
+            raise ConfigError(f"mode must be vocab or free (got {mode!r})")
+        interpreter.mode = mode
+    if interpreter.mode == "vocab" and not has_glossary:
+        raise ConfigError("vocab mode needs a glossary; set one with --glossary, or use --mode free")
+    if top_k is not None:
+        interpreter.top_k = max(1, int(top_k))
+    if num_frames is None and profile is None:
+        return
+    prompt, frames, configured_profile = interpreter._configured
+    if profile is not None:
+        resolve_profile(profile, device)  # a bad name fails before anything changes
+        configured_profile = profile
+    if num_frames is not None:
+        frames = int(num_frames)
+    interpreter._configured = (prompt, frames, configured_profile)
+    # frames alone keep the profile in use; a profile alone brings its frames unless frames were chosen
+    keep = frames if profile is not None else interpreter.num_frames
+    interpreter._use_profile(interpreter.prompt, int(num_frames) if num_frames is not None else keep,
+                             profile if profile is not None else interpreter.profile.name)
+
+
+def clip_frames(frames: np.ndarray, num_frames: int, size: tuple[int, int] | None, *,
+                presampled: bool = False) -> np.ndarray:
+    """Frames (T, H, W, 3) uint8 RGB for the model: checked, and sampled and resized unless presampled."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
+        raise VideoError(f"expected frames shaped (T, H, W, 3), got {frames.shape}")
+    return frames if presampled else sample_frames(frames, num_frames, size)
+
+
+def interpret_file(interpreter: Any, path: str | Path, frame_start: int = 1, frame_end: int = -1) -> Result:
+    """A video file's frame range through ``interpreter.interpret_frames`` (any backend), decode time included."""
+    clip = read_clip(path, interpreter.num_frames, frame_start, frame_end, size=interpreter.frame_size)
+    result = interpreter.interpret_frames(clip.frames, presampled=True)
+    result.timings_ms["decode"] = clip.timings_ms["decode"] + clip.timings_ms["resize"]
+    result.timings_ms["total"] += result.timings_ms["decode"]
+    return result
+
+
 class Interpreter:
     """One loaded model with its adapters, prompt, mode and glossary. Thread-safe: calls are serialised."""
 
@@ -145,26 +189,8 @@ class Interpreter:
         with self._lock:
             if glossary != "keep":
                 self._vocab = self._tokenize_glossary(glossary) if glossary else None
-            if mode is not None:
-                if mode not in ("vocab", "free"):
-                    raise ConfigError(f"mode must be vocab or free (got {mode!r})")
-                self.mode = mode
-            if self.mode == "vocab" and self._vocab is None:
-                raise ConfigError("vocab mode needs a glossary; set one with --glossary, or use --mode free")
-            if top_k is not None:
-                self.top_k = max(1, int(top_k))
-            if num_frames is not None or profile is not None:
-                prompt, frames, configured_profile = self._configured
-                if profile is not None:
-                    resolve_profile(profile, self.loaded.device.name)  # a bad name fails before anything changes
-                    configured_profile = profile
-                if num_frames is not None:
-                    frames = int(num_frames)
-                self._configured = (prompt, frames, configured_profile)
-                # frames alone keep the profile in use; a profile alone brings its frames unless frames were chosen
-                keep = frames if profile is not None else self.num_frames
-                self._use_profile(self.prompt, int(num_frames) if num_frames is not None else keep,
-                                  profile if profile is not None else self.profile.name)
+            apply_choices(self, mode=mode, top_k=top_k, num_frames=num_frames, profile=profile,
+                          has_glossary=self._vocab is not None, device=self.loaded.device.name)
 
     def _tokenize_glossary(self, words: list[str]) -> _Vocab:
         tokenizer = self.loaded.tokenizer
@@ -206,20 +232,12 @@ class Interpreter:
 
     # ----------------------------------------------------------------- interpretation
     def interpret_video(self, path: str | Path, frame_start: int = 1, frame_end: int = -1) -> Result:
-        clip = read_clip(path, self.num_frames, frame_start, frame_end, size=self.frame_size)
-        result = self.interpret_frames(clip.frames, presampled=True)
-        result.timings_ms["decode"] = clip.timings_ms["decode"] + clip.timings_ms["resize"]
-        result.timings_ms["total"] += result.timings_ms["decode"]
-        return result
+        return interpret_file(self, path, frame_start, frame_end)
 
     def interpret_frames(self, frames: np.ndarray, *, presampled: bool = False) -> Result:
         """Interpret frames (T, H, W, 3) uint8 RGB: sampled to ``num_frames`` and resized here unless presampled."""
         started = time.perf_counter()
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-            raise VideoError(f"expected frames shaped (T, H, W, 3), got {frames.shape}")
-        if not presampled:
-            frames = sample_frames(frames, self.num_frames, self.frame_size)
+        frames = clip_frames(frames, self.num_frames, self.frame_size, presampled=presampled)
         with self._lock:
             t0 = time.perf_counter()
             inputs = self.prepare_inputs(frames)

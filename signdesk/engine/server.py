@@ -65,7 +65,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from signdesk.engine.interpreter import Candidate, Result
+from signdesk.engine.interpreter import Candidate, Result, apply_choices, clip_frames, interpret_file
 from signdesk.engine.profiles import PROFILES, Budget, budget, describe, resolve_profile
 from signdesk.engine.prompts import PromptSpec, answer_token_ids, build_messages, clean_answer
 from signdesk.errors import ConfigError, ModelError, SignDeskError, VideoError
@@ -438,25 +438,8 @@ class ServerInterpreter:
                 self._words = list(glossary) if glossary else None
                 tokenizer = self.loaded.tokenizer
                 self._answers = [answer_token_ids(tokenizer, w) for w in self._words] if self._words else []
-            if mode is not None:
-                if mode not in ("vocab", "free"):
-                    raise ConfigError(f"mode must be vocab or free (got {mode!r})")
-                self.mode = mode
-            if self.mode == "vocab" and self._words is None:
-                raise ConfigError("vocab mode needs a glossary; set one with --glossary, or use --mode free")
-            if top_k is not None:
-                self.top_k = max(1, int(top_k))
-            if num_frames is not None or profile is not None:
-                prompt, frames, configured_profile = self._configured
-                if profile is not None:
-                    resolve_profile(profile, "server")
-                    configured_profile = profile
-                if num_frames is not None:
-                    frames = int(num_frames)
-                self._configured = (prompt, frames, configured_profile)
-                keep = frames if profile is not None else self.num_frames
-                self._use_profile(self.prompt, int(num_frames) if num_frames is not None else keep,
-                                  profile if profile is not None else self.profile.name)
+            apply_choices(self, mode=mode, top_k=top_k, num_frames=num_frames, profile=profile,
+                          has_glossary=self._words is not None, device="server")
 
     def _use_profile(self, prompt: PromptSpec, num_frames: int | None, profile: str) -> None:
         """Frames as the profile says; their size is always the model's own: vLLM's processor resizes every
@@ -509,23 +492,11 @@ class ServerInterpreter:
 
     # ----------------------------------------------------------------- interpretation
     def interpret_video(self, path: str | Path, frame_start: int = 1, frame_end: int = -1) -> Result:
-        from signdesk.video.decode import read_clip
-
-        clip = read_clip(path, self.num_frames, frame_start, frame_end, size=self.frame_size)
-        result = self.interpret_frames(clip.frames, presampled=True)
-        result.timings_ms["decode"] = clip.timings_ms["decode"] + clip.timings_ms["resize"]
-        result.timings_ms["total"] += result.timings_ms["decode"]
-        return result
+        return interpret_file(self, path, frame_start, frame_end)  # the local interpreter's own path
 
     def interpret_frames(self, frames: np.ndarray, *, presampled: bool = False) -> Result:
-        from signdesk.video.decode import sample_frames
-
         started = time.perf_counter()
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
-            raise VideoError(f"expected frames shaped (T, H, W, 3), got {frames.shape}")
-        if not presampled:
-            frames = sample_frames(frames, self.num_frames, self.frame_size)
+        frames = clip_frames(frames, self.num_frames, self.frame_size, presampled=presampled)
         with self._lock:
             t0 = time.perf_counter()
             inputs = self.prepare_inputs(frames)
